@@ -1,0 +1,14 @@
+"""st-glot: GLOT token-graph pooling for sentence-transformers.
+
+GLOT (Mantri et al., ICLR 2026) turns a frozen language model's token states
+into a sentence vector by building a token similarity graph, refining the
+tokens with a small GNN, and reading them out with learned attention weights.
+"""
+
+from st_glot.adapool import AdaPool
+from st_glot.backbones import default_backbone_path
+from st_glot.pooling import GLOTPooling
+
+__version__ = "0.1.0"
+
+__all__ = ["AdaPool", "GLOTPooling", "default_backbone_path", "__version__"]
