@@ -17,7 +17,7 @@ from torch_geometric.utils import to_dense_batch
 
 
 def padded_token_states(features: dict[str, Tensor | Any], embedding_dimension: int, owner: str) -> tuple[Tensor, Tensor]:
-    """Token states ``(B, L, d)`` and the valid-token mask ``(B, L)`` (bool).
+    """Token states ``(B, L, d)``, zero on padding, and the valid-token mask ``(B, L)`` (bool).
 
     Args:
         features: the dict passed between sentence-transformers modules.
@@ -49,4 +49,5 @@ def padded_token_states(features: dict[str, Tensor | Any], embedding_dimension: 
             f"{owner} received NaN or inf token states from the backbone. Check the backbone's dtype "
             "(fp16 overflows are common: load it in bf16 or fp32) and its inputs."
         )
-    return token_embeddings, valid
+    # Padding states never enter the result, but 0 * NaN would: zero them.
+    return token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0), valid

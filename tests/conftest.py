@@ -42,3 +42,24 @@ def tiny_backbone(tiny_bert_dir) -> Transformer:
 
 def build_model(backbone: Transformer, pool: torch.nn.Module) -> SentenceTransformer:
     return SentenceTransformer(modules=[backbone, pool, Normalize()], device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> str:
+    """A tiny random Llama decoder (d=24) with a word-level tokenizer and no chat template."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaModel, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_llama")
+    words = ["<pad>", "<unk>", "<s>", "</s>"] + VOCAB[5:]
+    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", bos_token="<s>",
+                                        eos_token="</s>", pad_token="<pad>")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(words), hidden_size=24, intermediate_size=48, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                         pad_token_id=0, bos_token_id=2, eos_token_id=3)
+    LlamaModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

@@ -1,0 +1,56 @@
+"""The token graph against a per-sequence loop and torch-geometric's dense_to_sparse."""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.utils import dense_to_sparse
+
+from st_glot.graph import build_token_graph, cosine_similarity_matrix, to_sparse
+
+
+def _inputs():
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 8)
+    valid = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    return x, valid
+
+
+def test_similarity_matches_pairwise_cosine():
+    x, _ = _inputs()
+    expected = torch.nn.functional.cosine_similarity(x.unsqueeze(2), x.unsqueeze(1), dim=-1)
+    torch.testing.assert_close(cosine_similarity_matrix(x), expected, atol=1e-6, rtol=0)
+
+
+def test_edges_match_a_per_sequence_loop():
+    x, valid = _inputs()
+    graph = build_token_graph(x, valid, tau=0.1, edge_weight="cosine")
+    sparse = to_sparse(graph)
+    offset, edges, values = 0, [], []
+    for b in range(x.size(0)):  # the research code's way: one graph per sequence
+        xb = x[b, valid[b]]
+        sim = torch.nn.functional.cosine_similarity(xb.unsqueeze(1), xb.unsqueeze(0), dim=-1)
+        edge_index, _ = dense_to_sparse((sim > 0.1).float())
+        # dense_to_sparse gives (row i, col j); ours is (source j, target i): S is symmetric so sets agree.
+        edges.append(edge_index + offset)
+        values.append(sim[edge_index[0], edge_index[1]])
+        offset += xb.size(0)
+    expected = {(int(s), int(t)): float(v) for (s, t), v in zip(torch.cat(edges, 1).T, torch.cat(values))}
+    got = {(int(s), int(t)): float(v) for (s, t), v in zip(sparse.edge_index.T, sparse.edge_value)}
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert abs(got[key] - value) < 1e-6
+    assert sparse.batch.tolist() == [0] * 6 + [1] * 3 + [2]
+
+
+def test_padding_is_never_a_node_and_diagonal_is_kept():
+    x, valid = _inputs()
+    graph = build_token_graph(x, valid, tau=-1.0)  # every valid pair passes
+    pair = valid.unsqueeze(2) & valid.unsqueeze(1)
+    assert torch.equal(graph.adjacency, pair)
+    assert torch.equal(graph.weight, pair.float())
+
+
+def test_threshold_is_strict():
+    x = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # orthogonal: S_01 = 0
+    graph = build_token_graph(x, torch.ones(1, 2, dtype=torch.bool), tau=0.0)
+    assert graph.adjacency[0].tolist() == [[True, False], [False, True]]

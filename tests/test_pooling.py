@@ -1,0 +1,216 @@
+"""GLOTPooling: dense path = PyG path, invariances, a hand-computed case, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch_geometric.nn import GATConv
+
+from st_glot import AdaPool, GLOTPooling
+from st_glot.graph import build_token_graph, to_sparse
+
+CONFIGS = [
+    (gnn, jk, edge_weight)
+    for gnn, jk, edge_weight in itertools.product(("gat", "gcn", "gin", "gine"), ("cat", "max", "mean"), ("binary", "cosine"))
+    if not (gnn == "gin" and edge_weight == "cosine")
+]
+
+
+def _batch(B=4, L=12, d=16, seed=0):
+    """Random states; for B=4 rows of 12, 7, 3 and 1 valid tokens (a one-token sequence)."""
+    torch.manual_seed(seed)
+    x = torch.randn(B, L, d)
+    mask = torch.ones(B, L, dtype=torch.long)
+    if B == 4:
+        mask[1, 7:] = 0
+        mask[2, 3:] = 0
+        mask[3, 1:] = 0
+    return x, mask
+
+
+def _pool(features, pool):
+    out = pool(dict(features))
+    return out["sentence_embedding"], out["token_weights"]
+
+
+@pytest.mark.parametrize("gnn,jk,edge_weight", CONFIGS)
+@pytest.mark.parametrize("tau", [0.1, 0.6])
+def test_dense_path_equals_pyg_path(gnn, jk, edge_weight, tau):
+    x, mask = _batch()
+    torch.manual_seed(1)
+    pool = GLOTPooling(16, hidden_dim=8, num_layers=2, gnn=gnn, jk=jk, tau=tau, edge_weight=edge_weight,
+                       heads=2 if gnn == "gat" else 1).eval()
+    z_dense, w_dense = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    pool.backend = "pyg"
+    z_pyg, w_pyg = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    assert (z_dense - z_pyg).abs().max() <= 1e-5
+    assert (w_dense - w_pyg).abs().max() <= 1e-5
+
+
+def test_dense_gradients_equal_pyg_gradients():
+    x, mask = _batch()
+    grads = {}
+    for backend in ("dense", "pyg"):
+        torch.manual_seed(1)
+        pool = GLOTPooling(16, hidden_dim=8, num_layers=2, edge_weight="cosine", backend=backend)
+        z, _ = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+        z.square().sum().backward()
+        grads[backend] = {n: p.grad for n, p in pool.named_parameters()}
+    for name, grad in grads["dense"].items():
+        torch.testing.assert_close(grad, grads["pyg"][name], atol=1e-5, rtol=1e-4)
+
+
+def test_single_gat_layer_matches_reference_gatconv():
+    """One GAT layer, K=1, vs PyG's GATConv(edge_dim=1) on the reference's per-sequence graph."""
+    x, mask = _batch()
+    torch.manual_seed(2)
+    pool = GLOTPooling(16, hidden_dim=8, num_layers=1, tau=0.2).eval()
+    reference = GATConv(16, 8, edge_dim=1)
+    reference.load_state_dict(pool.token_gnn.convs[0].state_dict())
+    graph = build_token_graph(x, mask, tau=0.2)
+    sparse = to_sparse(graph)
+    u = torch.relu(reference(x[mask.bool()], sparse.edge_index, sparse.edge_value))
+    expected = torch.cat([x[mask.bool()], u], dim=-1)
+    got = pool.token_gnn.forward_dense(x, graph)[mask.bool()]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_readout_by_hand():
+    """K=0: z is the softmax(scorer)-weighted sum of the raw valid tokens."""
+    x, mask = _batch()
+    pool = GLOTPooling(16, num_layers=0).eval()
+    z, weights = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    scorer = pool.readout.scorer
+    for b in range(x.size(0)):
+        tokens = x[b, mask[b].bool()]
+        pi = torch.softmax(scorer(tokens).squeeze(-1), dim=0)
+        torch.testing.assert_close(z[b], pi @ tokens, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(weights[b, : len(pi)], pi, atol=1e-6, rtol=1e-5)
+    assert torch.all(weights[mask == 0] == 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(x.size(0)))
+
+
+def test_adapool_is_glot_without_layers():
+    x, mask = _batch()
+    ada = AdaPool(16).eval()
+    glot = GLOTPooling(16, num_layers=0, scorer_hidden=128).eval()
+    glot.readout.load_state_dict(ada.readout.state_dict())
+    z_ada, w_ada = _pool({"token_embeddings": x, "attention_mask": mask}, ada)
+    z_glot, w_glot = _pool({"token_embeddings": x, "attention_mask": mask}, glot)
+    torch.testing.assert_close(z_ada, z_glot)
+    torch.testing.assert_close(w_ada, w_glot)
+
+
+@pytest.mark.parametrize("gnn", ["gat", "gcn", "gin", "gine"])
+def test_padding_invariance(gnn):
+    x, _ = _batch(B=1, L=5)
+    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1).eval()
+    alone, _ = _pool({"token_embeddings": x, "attention_mask": torch.ones(1, 5)}, pool)
+    padded = torch.cat([x, torch.randn(1, 40, 16) * 100], dim=1)
+    batch = torch.cat([padded, torch.randn(1, 45, 16)])
+    mask = torch.zeros(2, 45)
+    mask[0, :5] = 1
+    mask[1] = 1
+    together, _ = _pool({"token_embeddings": batch, "attention_mask": mask}, pool)
+    assert (alone[0] - together[0]).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("gnn", ["gat", "gcn", "gin", "gine"])
+def test_token_order_invariance(gnn):
+    x, _ = _batch(B=1, L=9)
+    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1, edge_weight="binary").eval()
+    mask = torch.ones(1, 9)
+    z, w = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    perm = torch.randperm(9)
+    z_perm, w_perm = _pool({"token_embeddings": x[:, perm], "attention_mask": mask}, pool)
+    assert (z - z_perm).abs().max() <= 1e-5
+    assert (w[:, perm] - w_perm).abs().max() <= 1e-6
+
+
+def test_no_edges_and_all_edges_give_finite_output():
+    orthogonal = torch.eye(8).unsqueeze(0)  # no pair passes any tau >= 0
+    identical = torch.ones(1, 8, 8)  # every pair has S = 1
+    for x in (orthogonal, identical):
+        for gnn in ("gat", "gcn", "gin", "gine"):
+            z, _ = _pool({"token_embeddings": x, "attention_mask": torch.ones(1, 8)}, GLOTPooling(8, gnn=gnn))
+            assert torch.isfinite(z).all()
+
+
+def test_flash_attention_flattened_input_matches_padded():
+    x, mask = _batch()
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    z, w = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    lengths = mask.sum(1)
+    flat = x[mask.bool()].unsqueeze(0)  # (1, total, d)
+    bounds = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    z_flat, w_flat = _pool({"token_embeddings": flat, "cu_seq_lens_q": bounds}, pool)
+    torch.testing.assert_close(z_flat, z)
+    torch.testing.assert_close(w_flat, w[:, : w_flat.size(1)])
+
+
+def test_half_precision_states_use_fp32_graph_and_softmax():
+    x, mask = _batch()
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    z32, _ = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    z16, w16 = _pool({"token_embeddings": x.half(), "attention_mask": mask}, pool)
+    assert w16.dtype == torch.float32 and z16.dtype == torch.float32
+    assert (z16 - z32).abs().max() < 1e-2
+
+
+def test_nan_states_raise():
+    x, mask = _batch()
+    x[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        GLOTPooling(16)({"token_embeddings": x, "attention_mask": mask})
+
+
+def test_nan_on_padding_is_ignored():
+    x, mask = _batch()
+    x[2, 5] = float("nan")  # a padding position
+    z = GLOTPooling(16)({"token_embeddings": x, "attention_mask": mask})["sentence_embedding"]
+    assert torch.isfinite(z).all()
+
+
+def test_wrong_width_raises():
+    with pytest.raises(ValueError, match="embedding_dimension=32.*width 16"):
+        GLOTPooling(32)({"token_embeddings": torch.randn(1, 3, 16), "attention_mask": torch.ones(1, 3)})
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"gnn": "sage"}, r"Invalid gnn: 'sage'. Valid values are: \('gat', 'gcn', 'gin', 'gine'\)"),
+        ({"jk": "lstm"}, r"Invalid jk: 'lstm'. Valid values are: \('cat', 'max', 'mean'\)"),
+        ({"edge_weight": "soft"}, r"Invalid edge_weight: 'soft'. Valid values are: \('binary', 'cosine'\)"),
+        ({"backend": "cuda"}, r"Invalid backend: 'cuda'"),
+        ({"tau": 1.5}, r"Invalid tau: 1.5.*\[-1, 1\]"),
+        ({"hidden_dim": -4}, r"Invalid hidden_dim: -4"),
+        ({"num_layers": -1}, r"Invalid num_layers: -1"),
+        ({"heads": 0}, r"Invalid heads: 0"),
+        ({"dropout": 1.0}, r"Invalid dropout: 1.0"),
+        ({"gnn": "gin", "edge_weight": "cosine"}, r"no effect with gnn='gin'"),
+    ],
+)
+def test_bad_arguments_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GLOTPooling(16, **kwargs)
+
+
+@pytest.mark.parametrize("num_layers,jk,width", [(0, "cat", 16), (2, "cat", 16 + 2 * 8), (3, "max", 8), (1, "mean", 8)])
+def test_embedding_dimension(num_layers, jk, width):
+    pool = GLOTPooling(16, hidden_dim=8, num_layers=num_layers, jk=jk)
+    assert pool.get_embedding_dimension() == width
+    z, _ = _pool({"token_embeddings": torch.randn(2, 4, 16), "attention_mask": torch.ones(2, 4)}, pool)
+    assert z.shape == (2, width)
+    assert pool.scorer_hidden == max(128, width // 2)
+
+
+def test_reset_parameters_changes_weights_and_repr_is_compact():
+    pool = GLOTPooling(16, hidden_dim=8)
+    before = {k: v.clone() for k, v in pool.state_dict().items()}
+    torch.manual_seed(123)
+    pool.reset_parameters()
+    assert any(not torch.equal(before[k], v) for k, v in pool.state_dict().items() if v.is_floating_point())
+    assert repr(pool).count("\n") == 0 and "gnn=gat" in repr(pool)
