@@ -1,0 +1,239 @@
+"""``fit``: train the pooler (and a task head) on a frozen backbone.
+
+The backbone runs once over every distinct text and its token states go to the
+:class:`~st_glot.cache.TokenStateCache`; training then runs sentence-transformers'
+own ``SentenceTransformerTrainer`` on a stand-in model
+``[CachedTokenStates, pooler, …]`` that shares the pooler (and every module
+after it) with the user's model, so the user's model is trained in place and
+the backbone is never run again for these texts.
+
+Losses (``loss=``):
+
+- ``"cosent"``: CoSENT on scored pairs (sentence-transformers' ``CoSENTLoss``);
+- ``"cosine"``: MSE between cosine and the score (``CosineSimilarityLoss``; the
+  paper's STS-B set-up with scores scaled to [0, 1]);
+- ``"mnrl"``: in-batch-negatives InfoNCE on (query, positive[, negative]) rows,
+  symmetric for pairs, temperature 0.07 (the paper's embedding set-up);
+- ``"classification"``: a :class:`~st_glot.heads.LinearHead` on the pooled
+  vector (one text column) or on ``[z_a, z_b]`` (two), with cross-entropy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+import torch
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+from sentence_transformers.sentence_transformer.losses import (
+    CoSENTLoss,
+    CosineSimilarityLoss,
+    MultipleNegativesRankingLoss,
+    MultipleNegativesSymmetricRankingLoss,
+)
+from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
+from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+
+from st_glot.cache import DEFAULT_CACHE_DIR, TokenStateCache
+from st_glot.cached_input import CachedTokenStates
+from st_glot.checks import check_choice, check_int
+from st_glot.frozen import backbone_states, frozen
+from st_glot.heads import HEAD_FOLDER, ClassificationEvaluator, ClassificationLoss, LinearHead
+from st_glot.sampler import LengthBucketBatchSampler
+
+LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
+LABEL_COLUMNS: tuple[str, ...] = ("label", "labels", "score", "scores")
+#: The paper's InfoNCE temperature for embedding training.
+INFONCE_TEMPERATURE = 0.07
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` did.
+
+    Attributes:
+        head: the trained classification head, or None for embedding losses.
+        metrics: the final evaluation metrics (empty without ``eval_dataset``).
+        precompute_seconds: wall time spent running the backbone to fill the cache.
+        train_seconds: wall time of the training loop.
+        texts_computed: texts the backbone ran on in this call (0 when all were cached).
+        cache_dir: the cache folder used, or None when ``use_cache=False``.
+    """
+
+    head: LinearHead | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    precompute_seconds: float = 0.0
+    train_seconds: float = 0.0
+    texts_computed: int = 0
+    cache_dir: str | None = None
+
+
+def text_columns(dataset: Dataset) -> list[str]:
+    """The dataset's text columns: every column but the label column, in order."""
+    return [c for c in dataset.column_names if c not in LABEL_COLUMNS]
+
+
+def label_column(dataset: Dataset) -> str | None:
+    """The dataset's label column (``label``, ``labels``, ``score`` or ``scores``), if any."""
+    return next((c for c in dataset.column_names if c in LABEL_COLUMNS), None)
+
+
+def fit(
+    model: SentenceTransformer,
+    train_dataset: Dataset,
+    loss: str = "cosent",
+    eval_dataset: Dataset | None = None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 2e-4,
+    cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
+    cache_dtype: str = "float16",
+    use_cache: bool = True,
+    num_labels: int | None = None,
+    seed: int = 42,
+    prompt: str | None = None,
+    output_dir: str | None = None,
+    checkpoint_dir: str | None = None,
+    show_progress_bar: bool = True,
+) -> FitResult:
+    """Train everything after the backbone of ``model``; the backbone stays frozen.
+
+    Args:
+        model: ``SentenceTransformer(modules=[backbone, pooler, …])``; trained in place.
+        train_dataset: a ``datasets.Dataset`` whose text columns come first and
+            whose label column (if any) is ``label``/``score``.
+        loss: one of :data:`LOSSES`.
+        eval_dataset: evaluated at the end of each epoch (Spearman for scored pairs,
+            accuracy/F1/MCC for classification).
+        epochs, batch_size, learning_rate, seed: the usual; Adam with a constant
+            learning rate, as in the paper.
+        cache_dir: root folder of the token-state cache.
+        cache_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
+        use_cache: False runs the (frozen) backbone in every step instead.
+        num_labels: classes for ``"classification"``; inferred from the labels if None.
+        prompt: a prompt prepended to every text (part of the cache key).
+        output_dir: if given, the trained model (and head) are saved there.
+        checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
+            interrupted run resumes from the latest one.
+        show_progress_bar: progress bars for precompute and training.
+
+    Returns:
+        A :class:`FitResult`.
+    """
+    check_choice("loss", loss, LOSSES)
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    columns = text_columns(train_dataset)
+    if not columns:
+        raise ValueError(f"train_dataset has no text column (columns: {train_dataset.column_names}).")
+    backbone = model[0]
+    result = FitResult(head=None)
+
+    with frozen(backbone):
+        if use_cache:
+            cache = TokenStateCache.for_backbone(backbone, cache_dir, dtype=cache_dtype, prompt=prompt)
+            texts = [t for ds in (train_dataset, eval_dataset) if ds is not None for c in text_columns(ds) for t in ds[c]]
+            start = time.perf_counter()
+            result.texts_computed = cache.add(
+                texts, lambda batch: backbone_states(model, batch, prompt=prompt),
+                batch_size=batch_size, show_progress_bar=show_progress_bar,
+            )
+            result.precompute_seconds = time.perf_counter() - start
+            result.cache_dir = str(cache.directory)
+            train_model = SentenceTransformer(modules=[CachedTokenStates(cache), *list(model)[1:]], device=str(model.device))
+            row_lengths = torch.stack([torch.from_numpy(cache.lengths)[cache.rows(train_dataset[c])] for c in columns]).amax(0)
+            sampler = partial(LengthBucketBatchSampler, lengths=row_lengths.tolist())
+        else:
+            train_model, sampler = model, None
+
+        loss_module, result.head = _make_loss(loss, train_model, train_dataset, columns, num_labels)
+        evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
+        start = time.perf_counter()
+        metrics = _train(train_model, loss_module, train_dataset, evaluator, epochs, batch_size, learning_rate,
+                         seed, sampler, prompt, checkpoint_dir, show_progress_bar)
+        result.train_seconds = time.perf_counter() - start
+        result.metrics = metrics
+
+    if output_dir is not None:
+        save_trained(model, output_dir, result.head)
+    return result
+
+
+def save_trained(model: SentenceTransformer, output_dir: str, head: LinearHead | None = None) -> None:
+    """Save a trained model as a plain SentenceTransformer folder, with its head in ``head/``."""
+    model.save(output_dir)
+    if head is not None:
+        head.save(os.path.join(output_dir, HEAD_FOLDER))
+
+
+def _make_loss(loss: str, model: SentenceTransformer, dataset: Dataset, columns: list[str], num_labels: int | None):
+    labels = label_column(dataset)
+    if loss in ("cosent", "cosine"):
+        if len(columns) != 2 or labels is None:
+            raise ValueError(f"loss={loss!r} needs two text columns and a score column; got columns {dataset.column_names}.")
+        return (CoSENTLoss(model) if loss == "cosent" else CosineSimilarityLoss(model)), None
+    if loss == "mnrl":
+        if len(columns) not in (2, 3):
+            raise ValueError(f"loss='mnrl' needs (query, positive[, negative]) columns; got {dataset.column_names}.")
+        ranking = MultipleNegativesSymmetricRankingLoss if len(columns) == 2 else MultipleNegativesRankingLoss
+        return ranking(model, scale=1.0 / INFONCE_TEMPERATURE), None
+    if labels is None or len(columns) not in (1, 2):
+        raise ValueError(
+            f"loss='classification' needs one or two text columns and a label column; got {dataset.column_names}."
+        )
+    num_labels = num_labels or int(max(dataset[labels])) + 1
+    head = LinearHead(model.get_embedding_dimension(), num_labels=num_labels, num_inputs=len(columns))
+    return ClassificationLoss(model, head), head
+
+
+def _make_evaluator(loss: str, dataset: Dataset | None, head: LinearHead | None, batch_size: int):
+    if dataset is None or loss == "mnrl":
+        return None
+    columns, labels = text_columns(dataset), dataset[label_column(dataset)]
+    if head is not None:
+        return ClassificationEvaluator([dataset[c] for c in columns], labels, head, name="eval", batch_size=batch_size)
+    return EmbeddingSimilarityEvaluator(dataset[columns[0]], dataset[columns[1]], labels, name="eval",
+                                        batch_size=batch_size, write_csv=False)
+
+
+def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_rate, seed, sampler, prompt,
+           checkpoint_dir, show_progress_bar) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="st-glot-") as scratch:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=checkpoint_dir or scratch,
+            num_train_epochs=epochs,
+            per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=batch_size,
+            learning_rate=learning_rate,
+            lr_scheduler_type="constant",
+            weight_decay=0.0,
+            warmup_steps=0,
+            seed=seed,
+            data_seed=seed,
+            save_strategy="epoch" if checkpoint_dir else "no",
+            save_total_limit=2 if checkpoint_dir else None,
+            eval_strategy="epoch" if evaluator is not None else "no",
+            logging_strategy="epoch",
+            report_to="none",
+            disable_tqdm=not show_progress_bar,
+            dataloader_num_workers=0,
+            dataloader_pin_memory=torch.cuda.is_available(),
+            prompts=prompt,
+            batch_sampler=sampler if sampler is not None else "batch_sampler",
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=dataset, loss=loss_module, evaluator=evaluator
+        )
+        trainer.train(resume_from_checkpoint=_has_checkpoint(checkpoint_dir) or None)
+        return evaluator(model) if evaluator is not None else {}
+
+
+def _has_checkpoint(checkpoint_dir: str | None) -> bool:
+    return checkpoint_dir is not None and os.path.isdir(checkpoint_dir) and any(
+        name.startswith("checkpoint-") for name in os.listdir(checkpoint_dir)
+    )
