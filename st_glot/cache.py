@@ -69,7 +69,11 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
         weights.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     tokenizer = getattr(backbone, "tokenizer", None)
     if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
-        tokenizer_text = tokenizer.backend_tokenizer.to_str()
+        # Padding/truncation settings are per-call state that the tokenizer keeps; they do not change states.
+        serialised = json.loads(tokenizer.backend_tokenizer.to_str())
+        serialised.pop("padding", None)
+        serialised.pop("truncation", None)
+        tokenizer_text = json.dumps(serialised, sort_keys=True)
     elif tokenizer is not None:
         tokenizer_text = json.dumps(sorted(tokenizer.get_vocab().items())) + repr(tokenizer.init_kwargs)
     else:

@@ -1,0 +1,125 @@
+"""fit(): frozen backbone, cache reuse, losses, heads, sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_model
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+
+from st_glot import GLOTPooling
+from st_glot.heads import load_head
+from st_glot.sampler import LengthBucketBatchSampler
+from st_glot.training import fit
+
+WORDS = "the cat sat on mat dog red blue green quick brown fox jumps over lazy keys files folder box".split()
+
+
+def _pairs(n, seed=0):
+    rng = np.random.default_rng(seed)
+    s1 = [" ".join(rng.choice(WORDS, rng.integers(2, 9))) for _ in range(n)]
+    s2 = [" ".join(rng.choice(WORDS, rng.integers(2, 9))) for _ in range(n)]
+    return Dataset.from_dict({"s1": s1, "s2": s2, "score": rng.random(n).tolist()})
+
+
+def _labelled(n, seed=0):
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, rng.integers(2, 9))) for _ in range(n)]
+    return Dataset.from_dict({"text": texts, "label": [int("dog" in t) for t in texts]})
+
+
+@pytest.fixture()
+def model(tiny_backbone):
+    return build_model(tiny_backbone, GLOTPooling(32, hidden_dim=8))
+
+
+def test_backbone_bit_identical_and_pooler_trained(model, tmp_path):
+    backbone_before = {k: v.clone() for k, v in model[0].state_dict().items()}
+    pooler_before = {k: v.clone() for k, v in model[1].state_dict().items()}
+    result = fit(model, _pairs(64), loss="cosent", eval_dataset=_pairs(16, 1), epochs=2, batch_size=16,
+                 cache_dir=tmp_path, show_progress_bar=False)
+    assert all(torch.equal(v, model[0].state_dict()[k]) for k, v in backbone_before.items())
+    assert any(not torch.equal(v, model[1].state_dict()[k]) for k, v in pooler_before.items())
+    assert all(p.requires_grad for p in model[0].parameters())  # restored after fit
+    assert "eval_spearman_cosine" in result.metrics
+
+
+def test_backbone_stays_in_eval_mode_without_cache(model, tmp_path):
+    modes = []
+    model[0].register_forward_hook(lambda module, args, out: modes.append(module.training))
+    model[0].auto_model.config.hidden_dropout_prob = 0.5
+    backbone_before = {k: v.clone() for k, v in model[0].state_dict().items()}
+    fit(model, _pairs(32), loss="cosine", epochs=1, batch_size=16, use_cache=False, show_progress_bar=False)
+    assert modes and not any(modes)
+    assert all(torch.equal(v, model[0].state_dict()[k]) for k, v in backbone_before.items())
+
+
+def test_second_fit_reuses_the_cache(model, tmp_path):
+    first = fit(model, _pairs(32), epochs=1, batch_size=16, cache_dir=tmp_path, show_progress_bar=False)
+    calls = []
+    model[0].register_forward_hook(lambda *a: calls.append(1))
+    second = fit(model, _pairs(32), epochs=2, batch_size=16, cache_dir=tmp_path, show_progress_bar=False)
+    assert first.texts_computed > 0 and second.texts_computed == 0 and calls == []
+    assert first.cache_dir == second.cache_dir
+
+
+def test_cached_training_equals_uncached_training(tiny_backbone, tmp_path):
+    """Same seed, fp32 cache, no dropout: training on cached states = training through the backbone."""
+    data = _pairs(32)
+    results = []
+    for use_cache in (True, False):
+        torch.manual_seed(0)
+        model = build_model(tiny_backbone, GLOTPooling(32, hidden_dim=8))
+        fit(model, data, loss="cosine", epochs=1, batch_size=32, cache_dir=tmp_path, cache_dtype="float32",
+            use_cache=use_cache, show_progress_bar=False)
+        results.append(model.encode(list(data["s1"])))
+    np.testing.assert_allclose(results[0], results[1], atol=1e-5)
+
+
+def test_classification_head_saved_and_reloaded(model, tmp_path):
+    result = fit(model, _labelled(64), loss="classification", eval_dataset=_labelled(32, 1), epochs=3,
+                 batch_size=16, learning_rate=1e-2, cache_dir=tmp_path / "c", output_dir=str(tmp_path / "out"),
+                 show_progress_bar=False)
+    assert set(result.metrics) == {"eval_accuracy", "eval_f1", "eval_mcc"}
+    head = load_head(str(tmp_path / "out"))
+    again = SentenceTransformer(str(tmp_path / "out"), trust_remote_code=True, device="cpu")
+    texts = _labelled(8, 2)["text"]
+    with torch.no_grad():
+        a = result.head([model.encode(texts, convert_to_tensor=True)])
+        b = head([again.encode(texts, convert_to_tensor=True)])
+    torch.testing.assert_close(a, b)
+
+
+def test_pair_classification_uses_both_texts(model, tmp_path):
+    data = _pairs(32).map(lambda row: {"label": int(row["score"] > 0.5)}).remove_columns("score")
+    result = fit(model, data, loss="classification", epochs=1, batch_size=16, cache_dir=tmp_path, show_progress_bar=False)
+    assert result.head.num_inputs == 2 and result.head.linear.in_features == 2 * model.get_embedding_dimension()
+
+
+def test_mnrl_runs(model, tmp_path):
+    data = _pairs(32).remove_columns("score")
+    result = fit(model, data, loss="mnrl", epochs=1, batch_size=8, cache_dir=tmp_path, show_progress_bar=False)
+    assert result.head is None and result.train_seconds > 0
+
+
+@pytest.mark.parametrize("loss,columns", [("cosent", {"text": ["a"], "score": [0.1]}), ("nce", {"a": ["x"]})])
+def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns):
+    with pytest.raises(ValueError, match="loss"):
+        fit(model, Dataset.from_dict(columns), loss=loss, cache_dir=tmp_path, show_progress_bar=False)
+
+
+def test_length_buckets_partition_and_group():
+    lengths = np.random.default_rng(0).integers(1, 200, size=203).tolist()
+    sampler = LengthBucketBatchSampler(range(203), batch_size=8, drop_last=False, lengths=lengths, bucket_batches=4, seed=3)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(203))
+    assert len(batches) == len(sampler) == 26
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    shuffled = np.random.default_rng(1).permutation(203)
+    random_spread = np.mean([np.ptp([lengths[i] for i in shuffled[k : k + 8]]) for k in range(0, 203, 8)])
+    assert spread < random_spread / 2
+    assert batches == list(sampler)  # deterministic for a seed and epoch
+    sampler.set_epoch(1)
+    assert batches != list(sampler)
