@@ -7,8 +7,17 @@ tokens with a small GNN, and reading them out with learned attention weights.
 
 from st_glot.adapool import AdaPool
 from st_glot.backbones import default_backbone_path
+from st_glot.explanation import Explanation, explain, write_explanations
 from st_glot.pooling import GLOTPooling
 
 __version__ = "0.1.0"
 
-__all__ = ["AdaPool", "GLOTPooling", "default_backbone_path", "__version__"]
+__all__ = [
+    "AdaPool",
+    "Explanation",
+    "GLOTPooling",
+    "default_backbone_path",
+    "explain",
+    "write_explanations",
+    "__version__",
+]
