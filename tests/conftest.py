@@ -22,9 +22,8 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
 def tiny_bert_dir(tmp_path_factory) -> str:
     """A sentence-transformers-loadable folder holding a tiny random BERT (d=32)."""
     folder = tmp_path_factory.mktemp("tiny_bert")
-    vocab_file = folder / "vocab.txt"
-    vocab_file.write_text("\n".join(VOCAB) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file))
+    # transformers 5 ignores vocab_file here: pass the vocabulary itself.
+    tokenizer = BertTokenizerFast(vocab={word: i for i, word in enumerate(VOCAB)})
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

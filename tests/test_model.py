@@ -136,3 +136,8 @@ def test_future_format_version(saved_pool):
 
 def test_save_leaves_no_temporary_files(saved_pool):
     assert sorted(os.listdir(saved_pool)) == ["config.json", "model.safetensors"]
+
+
+def test_tiny_backbone_tokenizes_real_words(tiny_backbone):
+    ids = tiny_backbone.tokenizer("dog cat")["input_ids"]
+    assert tiny_backbone.tokenizer.unk_token_id not in ids and len(ids) == 4

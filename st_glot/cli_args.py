@@ -1,0 +1,49 @@
+"""Command-line options shared by the sub-commands: backbone, pooler, training, cache."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from st_glot.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
+from st_glot.gnn import GNN_TYPES, JK_MODES
+from st_glot.graph import EDGE_WEIGHTS
+
+
+def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("backbone")
+    group.add_argument("--backbone", default=None,
+                       help="Hub id or folder; default: the embedded all-MiniLM-L6-v2; 'smollm2': the packaged SmolLM2-135M GGUF")
+    group.add_argument("--gguf-file", default=None, help="GGUF file inside --backbone")
+    group.add_argument("--max-seq-length", type=int, default=128, help="truncation length in tokens (default 128)")
+    group.add_argument("--backbone-dtype", choices=("float32", "float16", "bfloat16"), default=None)
+
+
+def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("GLOT pooler")
+    group.add_argument("--hidden-dim", type=int, default=128)
+    group.add_argument("--num-layers", type=int, default=2)
+    group.add_argument("--gnn", choices=GNN_TYPES, default="gat")
+    group.add_argument("--jk", choices=JK_MODES, default="cat")
+    group.add_argument("--tau", type=float, default=0.3)
+    group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, default="binary")
+    group.add_argument("--heads", type=int, default=1)
+    group.add_argument("--dropout", type=float, default=0.0)
+    group.add_argument("--scorer-hidden", type=int, default=None)
+
+
+def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~st_glot.GLOTPooling` keyword arguments named on the command line."""
+    return {"hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "gnn": args.gnn, "jk": args.jk,
+            "tau": args.tau, "edge_weight": args.edge_weight, "heads": args.heads, "dropout": args.dropout,
+            "scorer_hidden": args.scorer_hidden}
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=int, default=3)
+    group.add_argument("--batch-size", type=int, default=32)
+    group.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    group.add_argument("--seed", type=int, default=42)
+    group.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})")
+    group.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")

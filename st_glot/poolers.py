@@ -1,0 +1,40 @@
+"""One constructor for every pooling method the paper compares, on any backbone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import Normalize, Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+from torch import nn
+
+from st_glot.adapool import AdaPool
+from st_glot.backbones import is_decoder
+from st_glot.checks import check_choice
+from st_glot.pooling import GLOTPooling
+
+POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
+
+
+def make_pooler(name: str, backbone: Transformer, **glot_kwargs: Any) -> nn.Module:
+    """The pooling module ``name`` for ``backbone``.
+
+    ``"cls"`` is the first token on encoders and the last non-padding token
+    ("[EOS]") on decoders. ``glot_kwargs`` go to :class:`GLOTPooling`.
+    """
+    check_choice("pooling", name, POOLINGS)
+    dim = backbone.get_embedding_dimension()
+    if name == "glot":
+        return GLOTPooling(dim, **glot_kwargs)
+    if name == "adapool":
+        return AdaPool(dim)
+    if name == "cls":
+        return Pooling(dim, pooling_mode="lasttoken" if is_decoder(backbone) else "cls")
+    return Pooling(dim, pooling_mode=name)
+
+
+def make_model(backbone: Transformer, pooler: nn.Module, normalize: bool = True, device: str | None = None) -> SentenceTransformer:
+    """``SentenceTransformer(modules=[backbone, pooler(, Normalize())])``."""
+    modules = [backbone, pooler, Normalize()] if normalize else [backbone, pooler]
+    return SentenceTransformer(modules=modules, device=device)
