@@ -1,0 +1,75 @@
+"""Stress-test data (seeded, balanced lengths, needle intact) and the command on a tiny backbone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from transformers import BertTokenizerFast
+
+from st_glot.cli import main
+from st_glot.stress_data import CONTEXTS, MODIFIERS, NOISE_WORDS, TARGET_NOUNS, generate, word_token_counter
+from st_glot.stress_test import format_table, summarise
+
+WORDS = sorted({w for phrase in NOISE_WORDS + TARGET_NOUNS + MODIFIERS + CONTEXTS for w in phrase.split()})
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    # "excluding" is split into two pieces, so token counts differ from word counts.
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [w for w in WORDS if w != "excluding"] + ["exclud", "##ing"]
+    return BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
+
+
+def test_same_seed_same_data_and_labels_balanced(tokenizer):
+    counter = word_token_counter(tokenizer)
+    a = generate(200, 0.5, seed=7, count_tokens=counter, budget=126)
+    assert a == generate(200, 0.5, seed=7, count_tokens=counter, budget=126)
+    assert a != generate(200, 0.5, seed=8, count_tokens=counter, budget=126)
+    assert 70 < sum(s.label for s in a) < 130
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.5, 0.8, 0.9])
+def test_balanced_texts_have_one_token_length_and_keep_the_needle(tokenizer, ratio):
+    samples = generate(300, ratio, seed=1, count_tokens=word_token_counter(tokenizer), budget=126)
+    lengths = {len(tokenizer(s.text)["input_ids"]) for s in samples}
+    assert len(lengths) == 1 and lengths.pop() <= 128
+    for s in samples:
+        words = s.text.split()
+        assert any(c in s.text for c in CONTEXTS) and any(n in words for n in TARGET_NOUNS)
+        if s.label == 0:
+            assert any(m in words for m in MODIFIERS)
+
+
+def test_reference_generator_leaks_length_and_overflows(tokenizer):
+    samples = generate(300, 0.9, seed=1, generator="reference")
+    by_label = {label: [len(tokenizer(s.text)["input_ids"]) for s in samples if s.label == label] for label in (0, 1)}
+    assert min(by_label[0]) > max(by_label[1])  # length alone separates the classes
+    assert min(by_label[0]) > 128  # label-0 texts overflow a 128-token backbone
+
+
+def test_bad_arguments(tokenizer):
+    with pytest.raises(ValueError, match=r"Invalid generator: 'fair'. Valid values are: \('balanced', 'reference'\)"):
+        generate(10, 0.5, 0, generator="fair")
+    with pytest.raises(ValueError, match=r"Invalid distractor ratio: 1.5"):
+        generate(10, 1.5, 0, count_tokens=word_token_counter(tokenizer))
+
+
+def test_summary_and_table():
+    records = [{"seed": s, "ratio": 0.9, "method": "glot", "accuracy": a} for s, a in [(0, 0.9), (1, 1.0)]]
+    summary = summarise(records)
+    assert summary["glot"]["0.9"]["mean"] == pytest.approx(0.95) and summary["glot"]["0.9"]["std"] == pytest.approx(0.05)
+    assert "| glot | 0.950 ± 0.050 |" in format_table(summary)
+
+
+def test_stress_test_command(tiny_bert_dir, tmp_path):
+    out = tmp_path / "out"
+    code = main(["stress-test", "--backbone", tiny_bert_dir, "--ratios", "0.5", "--methods", "glot,mean,cls",
+                 "--train-size", "64", "--eval-size", "32", "--epochs", "1", "--hidden-dim", "8",
+                 "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--explain", "2", "--quiet"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert {r["method"] for r in results["records"]} == {"glot", "mean", "cls"}
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in results["records"])
+    assert (out / "accuracy.png").stat().st_size > 10_000
+    assert len(list((out / "explanations").glob("*.png"))) == 2
