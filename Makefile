@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/st-glot stress-test --output stress-test-results
 
 test: install
 	$(BIN)/python -m pytest -q

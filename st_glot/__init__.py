@@ -18,6 +18,16 @@ __all__ = [
     "GLOTPooling",
     "default_backbone_path",
     "explain",
+    "fit",
     "write_explanations",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # ``fit`` pulls in the trainer stack; load it on first use so that loading a saved model stays light.
+    if name == "fit":
+        from st_glot.training import fit
+
+        return fit
+    raise AttributeError(f"module 'st_glot' has no attribute {name!r}")

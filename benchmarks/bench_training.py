@@ -1,0 +1,153 @@
+"""What the frozen-backbone fit path saves: step time, epoch time, cache size, and STS-B quality.
+
+Measured side by side in one run on STS-B train pairs (batch 32, CoSENT loss):
+
+- ``cached``: GLOT on token states read from the cache (the fit path);
+- ``recompute``: GLOT with the frozen backbone run (no grad) in every step;
+- ``full``: full fine-tuning of backbone + GLOT;
+- ``lora``: LoRA (r=16 on the attention projections) + GLOT, when ``peft`` is installed.
+
+Each step is forward + backward + Adam update; the methods are interleaved step
+by step so they share the machine's load. Epoch time is steps × step time, plus,
+for ``cached``, the one-off precompute measured separately.
+
+Also reported: the cache's bytes on STS-B train at max length 128 against the
+research code's format (fp32, every text padded to 128), and the dev Spearman of
+GLOT trained with :func:`st_glot.fit` next to the untrained mean pooling of the
+same backbone.
+
+    python benchmarks/bench_training.py --data-dir ../shared/data [--backbones minilm,smollm2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import tempfile
+import time
+
+import torch
+from _common import print_table, time_side_by_side, write_results
+from scipy.stats import spearmanr
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.losses import CoSENTLoss
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+from st_glot import GLOTPooling
+from st_glot.backbones import load_backbone
+from st_glot.cache import TokenStateCache
+from st_glot.cached_input import CachedTokenStates
+from st_glot.data import load_task
+from st_glot.frozen import backbone_states, frozen
+from st_glot.poolers import make_model
+from st_glot.training import fit
+
+BACKBONES = {"minilm": None, "smollm2": "smollm2"}
+
+
+def _step_fn(model: SentenceTransformer, texts_a, texts_b, scores, params):
+    """One training step (forward, backward, Adam) of ``model`` on a fixed batch."""
+    loss_fn = CoSENTLoss(model)
+    optimizer = torch.optim.Adam([p for p in params if p.requires_grad], lr=1e-5)
+    features = [model.preprocess(texts_a), model.preprocess(texts_b)]
+    labels = torch.tensor(scores)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(features, labels).backward()
+        optimizer.step()
+
+    return step
+
+
+def _lora(model: SentenceTransformer):
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        return None
+    clone = copy.deepcopy(model)
+    targets = [n for n in ("q_proj", "v_proj", "query", "value") if any(n in m for m, _ in clone[0].auto_model.named_modules())]
+    clone[0].model = get_peft_model(clone[0].auto_model, LoraConfig(r=16, lora_alpha=32, target_modules=targets))
+    return clone
+
+
+def step_times(name: str, data_dir: str, steps: int, cache_root: str) -> dict:
+    backbone = load_backbone(BACKBONES[name], max_seq_length=128)
+    train, _ = load_task("stsb", data_dir)
+    batch = train.select(range(32))
+    texts_a, texts_b, scores = batch["sentence1"], batch["sentence2"], batch["score"]
+    torch.manual_seed(0)
+    glot = GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, tau=0.3)
+    model = make_model(backbone, glot, device="cpu")
+
+    cache = TokenStateCache.for_backbone(backbone, cache_root)
+    cache.add(texts_a + texts_b, lambda b: backbone_states(model, b), show_progress_bar=False)
+    cached_model = SentenceTransformer(modules=[CachedTokenStates(cache), *list(model)[1:]], device="cpu")
+    full_model = copy.deepcopy(model)
+    with frozen(backbone):
+        variants = {"cached": (cached_model, list(glot.parameters())), "recompute": (model, list(model.parameters())),
+                    "full": (full_model, list(full_model.parameters()))}
+        lora = _lora(full_model)
+        if lora is not None:
+            variants["lora"] = (lora, list(lora.parameters()))
+        trainable = {k: sum(p.numel() for p in params if p.requires_grad) for k, (_, params) in variants.items()}
+        fns = {k: _step_fn(m, texts_a, texts_b, scores, params) for k, (m, params) in variants.items()}
+        seconds = time_side_by_side(fns, repeats=steps, warmup=2)
+    return {"seconds_per_step": seconds, "trainable_parameters": trainable}
+
+
+def cache_and_quality(data_dir: str, cache_root: str, epochs: int) -> dict:
+    train, dev = load_task("stsb", data_dir)
+    backbone = load_backbone(None, max_seq_length=128)
+    torch.manual_seed(0)
+    model = make_model(backbone, GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, tau=0.3),
+                       device="cpu")
+    result = fit(model, train, loss="cosine", eval_dataset=dev, epochs=epochs, batch_size=32, learning_rate=2e-4,
+                 cache_dir=cache_root, show_progress_bar=False)
+    cache_bytes = sum(os.path.getsize(os.path.join(result.cache_dir, f)) for f in os.listdir(result.cache_dir)
+                      if f.startswith("shard-"))
+    distinct = len(set(train["sentence1"]) | set(train["sentence2"]) | set(dev["sentence1"]) | set(dev["sentence2"]))
+    research_bytes = distinct * 128 * backbone.get_embedding_dimension() * 4
+    mean_model = make_model(backbone, Pooling(backbone.get_embedding_dimension(), pooling_mode="mean"), device="cpu")
+    a = mean_model.encode(dev["sentence1"], convert_to_tensor=True)
+    b = mean_model.encode(dev["sentence2"], convert_to_tensor=True)
+    mean_spearman = spearmanr(torch.nn.functional.cosine_similarity(a, b).numpy(), dev["score"]).statistic
+    return {
+        "distinct_texts": distinct, "cache_bytes": cache_bytes, "research_format_bytes": research_bytes,
+        "cache_fraction_of_research": cache_bytes / research_bytes,
+        "precompute_seconds": result.precompute_seconds, "train_seconds": result.train_seconds, "epochs": epochs,
+        "glot_dev_spearman": result.metrics["eval_spearman_cosine"], "mean_untrained_dev_spearman": float(mean_spearman),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("ST_GLOT_DATA"), required="ST_GLOT_DATA" not in os.environ)
+    parser.add_argument("--backbones", default="minilm,smollm2")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per method")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the STS-B quality run")
+    args = parser.parse_args()
+    steps_per_epoch = -(-5749 // 32)
+    rows, payload = [], {"steps_per_epoch": steps_per_epoch}
+    with tempfile.TemporaryDirectory() as cache_root:
+        quality = cache_and_quality(args.data_dir, cache_root, args.epochs)
+        payload["stsb"] = quality
+        for name in args.backbones.split(","):
+            timing = step_times(name, args.data_dir, args.steps, cache_root)
+            payload[name] = timing
+            base = timing["seconds_per_step"]["cached"]
+            for method, seconds in timing["seconds_per_step"].items():
+                rows.append({"backbone": name, "method": method, "ms/step": 1000 * seconds,
+                             "x cached": seconds / base, "epoch s": seconds * steps_per_epoch,
+                             "trainable": timing["trainable_parameters"][method]})
+    print_table(rows, ["backbone", "method", "ms/step", "x cached", "epoch s", "trainable"])
+    print(f"\ncache on STS-B (max length 128): {quality['cache_bytes'] / 2**20:.1f} MiB vs research format "
+          f"{quality['research_format_bytes'] / 2**20:.1f} MiB = {quality['cache_fraction_of_research']:.3f}")
+    print(f"STS-B dev Spearman: GLOT (frozen MiniLM, {args.epochs} epochs) {quality['glot_dev_spearman']:.4f} vs "
+          f"untrained mean pooling {quality['mean_untrained_dev_spearman']:.4f}")
+    print(f"wrote {write_results('training', payload)}")
+
+
+if __name__ == "__main__":
+    main()
