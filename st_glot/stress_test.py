@@ -87,7 +87,8 @@ def run_stress_test(
                 result = fit(
                     model, _dataset(train), loss="classification", eval_dataset=_dataset(evaluation),
                     epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
-                    cache_dir=config.cache_dir, cache_dtype=config.cache_dtype, seed=seed, show_progress_bar=progress,
+                    cache_dir=config.cache_dir, cache_dtype=config.cache_dtype, seed=seed, eval_every_epoch=False,
+                    show_progress_bar=progress,
                 )
                 records.append({"seed": seed, "ratio": ratio, "method": method,
                                 "accuracy": result.metrics["eval_accuracy"],

@@ -99,6 +99,7 @@ def fit(
     prompt: str | None = None,
     output_dir: str | None = None,
     checkpoint_dir: str | None = None,
+    eval_every_epoch: bool = True,
     show_progress_bar: bool = True,
 ) -> FitResult:
     """Train everything after the backbone of ``model``; the backbone stays frozen.
@@ -120,6 +121,7 @@ def fit(
         output_dir: if given, the trained model (and head) are saved there.
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
             interrupted run resumes from the latest one.
+        eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
         show_progress_bar: progress bars for precompute and training.
 
     Returns:
@@ -155,7 +157,7 @@ def fit(
         evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
         start = time.perf_counter()
         metrics = _train(train_model, loss_module, train_dataset, evaluator, epochs, batch_size, learning_rate,
-                         seed, sampler, prompt, checkpoint_dir, show_progress_bar)
+                         seed, sampler, prompt, checkpoint_dir, eval_every_epoch, show_progress_bar)
         result.train_seconds = time.perf_counter() - start
         result.metrics = metrics
 
@@ -202,7 +204,7 @@ def _make_evaluator(loss: str, dataset: Dataset | None, head: LinearHead | None,
 
 
 def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_rate, seed, sampler, prompt,
-           checkpoint_dir, show_progress_bar) -> dict[str, float]:
+           checkpoint_dir, eval_every_epoch, show_progress_bar) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="st-glot-") as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=checkpoint_dir or scratch,
@@ -217,7 +219,7 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             data_seed=seed,
             save_strategy="epoch" if checkpoint_dir else "no",
             save_total_limit=2 if checkpoint_dir else None,
-            eval_strategy="epoch" if evaluator is not None else "no",
+            eval_strategy="epoch" if evaluator is not None and eval_every_epoch else "no",
             logging_strategy="epoch",
             report_to="none",
             disable_tqdm=not show_progress_bar,
@@ -227,7 +229,8 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             batch_sampler=sampler if sampler is not None else "batch_sampler",
         )
         trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=dataset, loss=loss_module, evaluator=evaluator
+            model=model, args=args, train_dataset=dataset, loss=loss_module,
+            evaluator=evaluator if eval_every_epoch else None,
         )
         trainer.train(resume_from_checkpoint=_has_checkpoint(checkpoint_dir) or None)
         return evaluator(model) if evaluator is not None else {}
