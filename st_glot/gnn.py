@@ -72,10 +72,21 @@ class TokenGNN(nn.Module):
 
     def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
         """``x``: ``(B, L, d)`` → ``(B, L, D)``."""
+        return torch.cat(self.forward_dense_parts(x, graph), dim=-1)
+
+    def forward_dense_parts(self, x: Tensor, graph: TokenGraph) -> list[Tensor]:
+        """The refined states as column blocks whose concatenation is :meth:`forward_dense`.
+
+        For ``jk="cat"`` the blocks are ``[X (B, L, d), U_1 (B, L, h), …]``, so a
+        consumer can apply a linear map block by block without copying them into
+        one ``(B, L, d + K h)`` tensor; otherwise a single ``(B, L, D)`` block.
+        """
         states = [x]
         for conv in self.convs:
             states.append(self._activate(conv.forward_dense(states[-1], graph)))
-        return self._jump(states)
+        if self.jk == "cat" or len(states) == 1:
+            return states
+        return [self._jump(states)]
 
     def forward_sparse(self, x: Tensor, graph: SparseTokenGraph) -> Tensor:
         """``x``: ``(N, d)`` valid tokens → ``(N, D)``, through PyG's kernels."""

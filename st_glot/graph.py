@@ -7,15 +7,18 @@ Representations using Token Graphs", ICLR 2026). ``S`` is symmetric, so every
 edge comes with its reverse, and the diagonal (``S_ii = 1``) is kept as in the
 paper's code. Padding tokens are never nodes, and sequences never connect.
 
-The whole batch is handled at once as a dense ``(B, L, L)`` mask; the sparse
-``edge_index`` form used by torch-geometric is derived from that mask without a
-loop over sequences.
+The whole batch is handled at once as a dense ``(B, L, L)`` mask
+(:func:`build_token_graph`). For long inputs, where ``(B, L, L)`` tensors no
+longer fit in memory, :func:`build_sparse_token_graph` produces torch-geometric's
+``edge_index`` form directly, thresholding the similarity one block of rows at a
+time for the whole batch, so at most ``SIMILARITY_BLOCK_ELEMENTS`` similarities
+exist at once and there is no loop over sequences.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +26,10 @@ from torch import Tensor
 
 EdgeWeight = Literal["binary", "cosine"]
 EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
+
+#: Upper bound on the fp32 similarities (``B × rows × L``) one block of
+#: :func:`build_sparse_token_graph` holds: 2**24 elements, 64 MiB.
+SIMILARITY_BLOCK_ELEMENTS = 1 << 24
 
 
 @dataclass
@@ -36,12 +43,22 @@ class TokenGraph:
         weight: ``(B, L, L)`` float32 edge values (1 for ``"binary"``, ``S_ij`` for
             ``"cosine"``), zero where there is no edge.
         binary: True when every edge weighs 1, which lets layers skip per-edge work.
+        cache: per-batch tensors derived from the graph by the layers (e.g. GAT's
+            self-loop values and attention mask), computed by the first layer
+            that needs them and shared by all others; see :meth:`derived`.
     """
 
     valid: Tensor
     adjacency: Tensor
     weight: Tensor
     binary: bool
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, key: str, compute: Callable[[TokenGraph], Any]) -> Any:
+        """``compute(self)``, evaluated once per graph and cached under ``key``."""
+        if key not in self.cache:
+            self.cache[key] = compute(self)
+        return self.cache[key]
 
 
 @dataclass
@@ -101,6 +118,14 @@ def build_token_graph(x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWei
     return TokenGraph(valid=valid, adjacency=adjacency, weight=weight, binary=edge_weight == "binary")
 
 
+def _node_numbering(valid: Tensor) -> tuple[Tensor, Tensor]:
+    """Node number of each valid token ``(B, L)`` (row-major over the batch) and the ``(N,)`` graph of each node."""
+    node_id = valid.flatten().long().cumsum(0).view_as(valid) - 1  # (B, L)
+    lengths = valid.sum(dim=1)  # (B,)
+    batch = torch.repeat_interleave(torch.arange(valid.size(0), device=valid.device), lengths)  # (N,)
+    return node_id, batch
+
+
 def to_sparse(graph: TokenGraph) -> SparseTokenGraph:
     """Convert a dense :class:`TokenGraph` to torch-geometric's edge-list form.
 
@@ -108,11 +133,58 @@ def to_sparse(graph: TokenGraph) -> SparseTokenGraph:
     ``x[graph.valid]``. No loop over sequences: node numbers come from a cumulative
     sum over the flattened mask.
     """
-    valid = graph.valid
-    node_id = valid.flatten().long().cumsum(0).view_as(valid) - 1  # (B, L)
+    node_id, batch = _node_numbering(graph.valid)
     b, i, j = graph.adjacency.nonzero(as_tuple=True)  # (E,) each
     edge_index = torch.stack([node_id[b, j], node_id[b, i]])  # (2, E): source j, target i
     edge_value = graph.weight[b, i, j]  # (E,)
-    lengths = valid.sum(dim=1)  # (B,)
-    batch = torch.repeat_interleave(torch.arange(valid.size(0), device=valid.device), lengths)  # (N,)
-    return SparseTokenGraph(edge_index=edge_index, edge_value=edge_value, batch=batch, num_graphs=valid.size(0))
+    return SparseTokenGraph(edge_index=edge_index, edge_value=edge_value, batch=batch, num_graphs=graph.valid.size(0))
+
+
+def build_sparse_token_graph(
+    x: Tensor,
+    valid: Tensor,
+    tau: float,
+    edge_weight: EdgeWeight = "binary",
+    block_elements: int = SIMILARITY_BLOCK_ELEMENTS,
+) -> SparseTokenGraph:
+    """The graphs of :func:`build_token_graph`, built as an edge list without any ``(B, L, L)`` tensor.
+
+    The rows ``i`` of ``S`` are processed in blocks of ``r = max(1, block_elements
+    // (B L))`` for all sequences at once: ``S[:, i0:i0+r] = U[:, i0:i0+r] U^T``
+    with ``U`` the unit-normalised states, thresholded and restricted to valid
+    pairs; only the surviving edges are kept. Peak extra memory is one
+    ``(B, r, L)`` fp32 block plus the edges; the work is ``2 B L^2 d`` FLOPs as
+    in the dense form. At normal lengths one block covers every row.
+
+    Args:
+        x: ``(B, L, d)`` token states.
+        valid: ``(B, L)`` bool or 0/1 mask of real tokens.
+        tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
+        edge_weight: ``"binary"`` or ``"cosine"``, as in :func:`build_token_graph`.
+        block_elements: upper bound on the similarities held at once (fp32 elements).
+
+    Returns:
+        The :class:`SparseTokenGraph`; edges are ordered by row block, then
+        ``(b, i, j)``, and carry the same values as :func:`to_sparse` gives.
+    """
+    if edge_weight not in EDGE_WEIGHTS:
+        raise ValueError(f"Invalid edge_weight: {edge_weight!r}. Valid values are: {EDGE_WEIGHTS}.")
+    if block_elements < 1:
+        raise ValueError(f"Invalid block_elements: {block_elements!r}. It must be an integer >= 1.")
+    valid = valid.bool()
+    B, L = valid.shape
+    unit = F.normalize(x.float(), dim=-1)  # (B, L, d)
+    unit_t = unit.transpose(1, 2)  # (B, d, L)
+    node_id, batch = _node_numbering(valid)
+    rows = max(1, block_elements // max(1, B * L))
+    sources, targets, values = [], [], []
+    for start in range(0, L, rows):
+        similarity = unit[:, start : start + rows] @ unit_t  # (B, r, L)
+        keep = (similarity > tau) & valid[:, start : start + rows, None] & valid[:, None, :]  # (B, r, L)
+        b, i, j = keep.nonzero(as_tuple=True)  # (E_block,) each
+        i = i + start
+        sources.append(node_id[b, j])
+        targets.append(node_id[b, i])
+        values.append(similarity[b, i - start, j] if edge_weight == "cosine" else similarity.new_ones(b.numel()))
+    edge_index = torch.stack([torch.cat(sources), torch.cat(targets)])  # (2, E): source j, target i
+    return SparseTokenGraph(edge_index=edge_index, edge_value=torch.cat(values), batch=batch, num_graphs=B)

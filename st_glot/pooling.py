@@ -11,6 +11,7 @@ ICLR 2026 (arXiv 2603.03389).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import torch
@@ -18,13 +19,34 @@ from torch import Tensor
 
 from st_glot.checks import check_choice, check_int
 from st_glot.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
-from st_glot.graph import EDGE_WEIGHTS, EdgeWeight, build_token_graph, to_sparse
+from st_glot.graph import EDGE_WEIGHTS, EdgeWeight, build_sparse_token_graph, build_token_graph
 from st_glot.inputs import padded_token_states
 from st_glot.readout import AttentionReadout
 from st_glot.serialization import SavableModule
 
-Backend = Literal["dense", "pyg"]
-BACKENDS: tuple[str, ...] = ("dense", "pyg")
+Backend = Literal["auto", "dense", "pyg"]
+BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
+
+#: ``backend="auto"`` runs the dense path while :func:`dense_bytes` stays within this (2 GiB).
+DENSE_BUDGET_BYTES = 2 << 30
+
+logger = logging.getLogger(__name__)
+
+
+def dense_bytes(batch_size: int, length: int, num_layers: int, heads: int, training: bool) -> int:
+    """Estimated peak bytes of the ``(B, L, L)`` tensors of one dense forward (and backward).
+
+    Building the graph keeps about 4 fp32-sized ``(B, L, L)`` tensors alive
+    (similarity, weight, and GAT's edge values and mask). A layer needs about 3
+    per head while it runs (logits, masked logits, softmax); in inference they
+    are freed before the next layer, in training autograd keeps them for the
+    backward pass, which needs as many again::
+
+        bytes = 4 · B · L² · (4 + 3 H · (2 K if training else min(K, 1)))
+    """
+    per_layer = 3 * heads
+    layers = per_layer * (2 * num_layers if training else min(num_layers, 1))
+    return 4 * batch_size * length * length * (4 + layers)
 
 
 def default_scorer_hidden(width: int) -> int:
@@ -49,8 +71,12 @@ class GLOTPooling(SavableModule):
         dropout: dropout on GNN layer outputs during training, in ``[0, 1)``.
         scorer_hidden: hidden width of the readout scorer; ``None`` takes the
             paper's ``max(128, D // 2)``.
-        backend: ``"dense"`` (batched ``(B, L, L)`` tensors, default) or ``"pyg"``
-            (the same parameters through torch-geometric's sparse kernels).
+        backend: ``"dense"`` (batched ``(B, L, L)`` tensors), ``"pyg"`` (the same
+            parameters through torch-geometric's sparse kernels on an edge list
+            built block by block, never holding a ``(B, L, L)`` tensor) or
+            ``"auto"`` (dense while :func:`dense_bytes` of the batch stays within
+            ``dense_budget_bytes``, else pyg). The path a forward pass took is
+            stored in ``last_backend`` and logged at debug level.
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -83,7 +109,7 @@ class GLOTPooling(SavableModule):
         heads: int = 1,
         dropout: float = 0.0,
         scorer_hidden: int | None = None,
-        backend: Backend = "dense",
+        backend: Backend = "auto",
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
@@ -112,6 +138,8 @@ class GLOTPooling(SavableModule):
         self.heads = heads
         self.dropout = float(dropout)
         self.backend = backend
+        self.dense_budget_bytes = DENSE_BUDGET_BYTES
+        self.last_backend: str | None = None
 
         self.token_gnn = TokenGNN(embedding_dimension, hidden_dim, num_layers, gnn=gnn, jk=jk, heads=heads, dropout=dropout)
         width = self.token_gnn.out_channels
@@ -128,19 +156,29 @@ class GLOTPooling(SavableModule):
         """Width ``D`` of the sentence embedding."""
         return self.token_gnn.out_channels
 
+    def choose_backend(self, batch_size: int, length: int) -> str:
+        """The path a batch of ``batch_size`` sequences padded to ``length`` tokens takes: ``"dense"`` or ``"pyg"``."""
+        if self.backend != "auto":
+            return self.backend
+        estimate = dense_bytes(batch_size, length, self.num_layers, self.heads, self.training and torch.is_grad_enabled())
+        return "dense" if estimate <= self.dense_budget_bytes else "pyg"
+
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
         x = token_embeddings.to(self.readout.scorer[0].weight.dtype)
-        graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight)
-        if self.backend == "dense":
-            u = self.token_gnn.forward_dense(x, graph)  # (B, L, D)
-            z, weights = self.readout(u, valid)  # (B, D), (B, L)
+        backend = self.choose_backend(*valid.shape)
+        if backend == "dense":
+            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight)
+            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(B, L, ·)], widths summing to D
+            z, weights = self.readout(parts, valid)  # (B, D), (B, L)
         else:
-            sparse = to_sparse(graph)
+            sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight)
             u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
             z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
             weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)
             weights[valid] = node_weights
+        self.last_backend = backend
+        logger.debug("GLOTPooling: %s path for a batch of shape %s", backend, tuple(valid.shape))
         features["sentence_embedding"] = z
         features["token_weights"] = weights
         return features

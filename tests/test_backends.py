@@ -1,0 +1,78 @@
+"""The sparse graph built block by block, and ``backend="auto"``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from st_glot import GLOTPooling
+from st_glot.graph import build_sparse_token_graph, build_token_graph, to_sparse
+from st_glot.pooling import dense_bytes
+
+
+def _inputs(B=3, L=10, d=8, seed=0):
+    torch.manual_seed(seed)
+    x = torch.randn(B, L, d) + 0.5  # a shared direction gives many edges
+    valid = torch.ones(B, L, dtype=torch.bool)
+    valid[1, 6:] = False
+    valid[2, 1:] = False
+    return x, valid
+
+
+def _edges(sparse):
+    return {(int(s), int(t)): float(v) for (s, t), v in zip(sparse.edge_index.T, sparse.edge_value)}
+
+
+@pytest.mark.parametrize("edge_weight", ["binary", "cosine"])
+@pytest.mark.parametrize("block_elements", [1, 7, 1 << 20])
+def test_blocked_sparse_graph_equals_dense_graph(edge_weight, block_elements):
+    x, valid = _inputs()
+    expected = to_sparse(build_token_graph(x, valid, tau=0.2, edge_weight=edge_weight))
+    got = build_sparse_token_graph(x, valid, tau=0.2, edge_weight=edge_weight, block_elements=block_elements)
+    assert _edges(got).keys() == _edges(expected).keys()
+    for key, value in _edges(expected).items():
+        assert abs(_edges(got)[key] - value) < 1e-6
+    assert torch.equal(got.batch, expected.batch)
+
+
+def test_negative_tau_never_links_padding():
+    x, valid = _inputs()
+    sparse = build_sparse_token_graph(x, valid, tau=-1.0, block_elements=5)
+    lengths = valid.sum(1)
+    assert sparse.edge_index.size(1) == int((lengths**2).sum())
+
+
+def test_bad_block_size_raises():
+    x, valid = _inputs()
+    with pytest.raises(ValueError, match="Invalid block_elements: 0"):
+        build_sparse_token_graph(x, valid, tau=0.2, block_elements=0)
+
+
+def test_auto_switches_to_pyg_over_budget_and_agrees_with_dense():
+    x, valid = _inputs(L=12, d=16)
+    features = {"token_embeddings": x, "attention_mask": valid.long()}
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    assert pool.backend == "auto"
+    dense = pool(dict(features))
+    assert pool.last_backend == "dense"
+    pool.dense_budget_bytes = dense_bytes(3, 12, 2, 1, training=False) - 1
+    sparse = pool(dict(features))
+    assert pool.last_backend == "pyg"
+    torch.testing.assert_close(sparse["sentence_embedding"], dense["sentence_embedding"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(sparse["token_weights"], dense["token_weights"], atol=1e-5, rtol=1e-5)
+
+
+def test_dense_bytes_grows_with_training_and_layers():
+    assert dense_bytes(2, 8, 2, 1, training=False) == 4 * 2 * 64 * (4 + 3)
+    assert dense_bytes(2, 8, 2, 1, training=True) == 4 * 2 * 64 * (4 + 12)
+    assert dense_bytes(2, 8, 0, 1, training=True) == 4 * 2 * 64 * 4
+
+
+def test_auto_round_trips_through_save(tmp_path):
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    pool.save(str(tmp_path))
+    again = GLOTPooling.load(str(tmp_path))
+    assert again.backend == "auto"
+    x, valid = _inputs(d=16)
+    features = {"token_embeddings": x, "attention_mask": valid.long()}
+    torch.testing.assert_close(again(dict(features))["sentence_embedding"], pool(dict(features))["sentence_embedding"])
