@@ -1,0 +1,124 @@
+"""Helpers shared by the benchmark scripts: token states, side-by-side timing, result files.
+
+Token states with realistic similarity structure matter: independent Gaussian
+states are nearly orthogonal, so almost no pair passes ``tau`` and every graph
+method looks fast. Two sources are used instead:
+
+- ``minilm_states``: real last-layer token states of the embedded
+  all-MiniLM-L6-v2 (``d = 384``) on English prose (the docstrings of Python's
+  standard library, a fixed, offline corpus), cut into windows of exactly ``L``
+  tokens.
+- ``anisotropic_states``: LLM-like states for ``d = 2048``. Decoder states share
+  a dominant direction whose strength varies per token; here
+  ``x_i = c_i μ + n_i`` with ``|μ| = 1``, ``n_i ~ N(0, I/d)`` and
+  ``c_i ~ U(0.2, 2.5)``, so ``cos(x_i, x_j) ≈ c_i c_j / sqrt((1 + c_i²)(1 + c_j²))``
+  spreads over ``[0.04, 0.86]``: dense graphs at ``tau = 0.3``, sparse at 0.8.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def corpus_text() -> str:
+    """English prose from the standard library's module docstrings (deterministic, offline)."""
+    import argparse, collections, functools, inspect, json as json_module, logging, pathlib, re, subprocess, threading, typing, unittest  # noqa: E401
+
+    texts = []
+    for module in (argparse, collections, functools, inspect, json_module, logging, pathlib, re, subprocess, threading, typing, unittest):
+        for _, obj in sorted(vars(module).items()):
+            doc = inspect.getdoc(obj) if callable(obj) else None
+            if doc and len(doc) > 200:
+                texts.append(" ".join(doc.split()))
+    return " ".join(texts)
+
+
+def minilm_states(batch_size: int, length: int) -> torch.Tensor:
+    """``(B, L, 384)`` all-MiniLM-L6-v2 token states of ``B`` consecutive ``L``-token windows of :func:`corpus_text`."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from st_glot import default_backbone_path
+
+    path = default_backbone_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path).eval()
+    ids = tokenizer(corpus_text(), add_special_tokens=False)["input_ids"]
+    body = length - 2
+    if len(ids) < batch_size * body:
+        raise ValueError(f"corpus has {len(ids)} tokens, fewer than B*(L-2) = {batch_size * body}")
+    windows = [[tokenizer.cls_token_id] + ids[k * body : (k + 1) * body] + [tokenizer.sep_token_id] for k in range(batch_size)]
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor(windows)).last_hidden_state.clone()  # (B, L, 384)
+
+
+def anisotropic_states(batch_size: int, length: int, dim: int, seed: int = 0) -> torch.Tensor:
+    """``(B, L, d)`` states ``c_i μ + n_i`` (see the module docstring)."""
+    generator = torch.Generator().manual_seed(seed)
+    mean = torch.randn(dim, generator=generator)
+    mean = mean / mean.norm()  # (d,)
+    strength = torch.empty(batch_size, length, 1).uniform_(0.2, 2.5, generator=generator)  # (B, L, 1)
+    noise = torch.randn(batch_size, length, dim, generator=generator) / dim**0.5  # (B, L, d)
+    return strength * mean + noise
+
+
+def edge_density(x: torch.Tensor, tau: float) -> float:
+    """Fraction of valid token pairs ``(i, j)`` with ``cos > tau`` (diagonal included), every token valid."""
+    unit = torch.nn.functional.normalize(x.float(), dim=-1)
+    hits = sum(int(((unit[b] @ unit[b].T) > tau).sum()) for b in range(x.size(0)))
+    return hits / (x.size(0) * x.size(1) ** 2)
+
+
+def time_side_by_side(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each function, the functions interleaved call by call.
+
+    Interleaving puts every candidate under the same load at the same moments
+    (the machine is shared), so the ratios are fair even when absolute times drift.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def write_results(name: str, payload: dict[str, object]) -> Path:
+    """Write ``benchmarks/results/<name>.json`` and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    """Print ``rows`` as a markdown table with the given columns."""
+    def cell(value: object) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(cell(row[c]) for c in columns) + " |")
