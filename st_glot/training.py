@@ -44,6 +44,7 @@ from st_glot.cached_input import CachedTokenStates
 from st_glot.checks import check_choice, check_int
 from st_glot.frozen import backbone_states, frozen
 from st_glot.heads import HEAD_FOLDER, ClassificationEvaluator, ClassificationLoss, LinearHead
+from st_glot.model_card import record_training
 from st_glot.sampler import LengthBucketBatchSampler
 
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
@@ -160,6 +161,7 @@ def fit(
                          seed, sampler, prompt, checkpoint_dir, eval_every_epoch, show_progress_bar)
         result.train_seconds = time.perf_counter() - start
         result.metrics = metrics
+        record_training(model, train_model, train_dataset, loss, epochs, batch_size, learning_rate, metrics)
 
     if output_dir is not None:
         save_trained(model, output_dir, result.head)

