@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: Sub-command modules, in the order ``st-glot --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("st_glot.stress_cli", "st_glot.train_cli", "st_glot.explain_cli", "st_glot.mteb_cli")
+COMMAND_MODULES: tuple[str, ...] = ("st_glot.stress_cli", "st_glot.train_cli", "st_glot.glue_cli", "st_glot.explain_cli", "st_glot.mteb_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

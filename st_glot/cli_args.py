@@ -47,3 +47,14 @@ def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) ->
     group.add_argument("--seed", type=int, default=42)
     group.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})")
     group.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
+
+
+def comma_list(cast=str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):
+    """An argparse ``type`` for comma-separated lists, e.g. ``--seeds 0,1,2``; checks names against ``valid``."""
+    def parse(text: str) -> list:
+        items = [cast(x) for x in text.split(",") if x]
+        bad = [x for x in items if valid is not None and x not in valid]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {what} {bad}; valid: {', '.join(valid)}")
+        return items
+    return parse

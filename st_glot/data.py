@@ -40,6 +40,7 @@ class Task:
     metric: str
     hub: tuple[str, str]
     hub_eval_split: str = "validation"
+    hub_columns: tuple[str, ...] = ()
 
 
 TASKS: dict[str, Task] = {
@@ -47,9 +48,21 @@ TASKS: dict[str, Task] = {
     "sst2": Task("sst2", pair=False, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "sst2")),
     "cola": Task("cola", pair=False, loss="classification", metric="mcc", hub=("nyu-mll/glue", "cola")),
     "mrpc": Task("mrpc", pair=True, loss="classification", metric="f1", hub=("nyu-mll/glue", "mrpc")),
+    "qqp": Task("qqp", pair=True, loss="classification", metric="f1", hub=("nyu-mll/glue", "qqp"),
+                hub_columns=("question1", "question2")),
+    "mnli-m": Task("mnli-m", pair=True, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "mnli"),
+                   hub_eval_split="validation_matched", hub_columns=("premise", "hypothesis")),
+    "mnli-mm": Task("mnli-mm", pair=True, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "mnli"),
+                    hub_eval_split="validation_mismatched", hub_columns=("premise", "hypothesis")),
+    "qnli": Task("qnli", pair=True, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "qnli"),
+                 hub_columns=("question", "sentence")),
+    "rte": Task("rte", pair=True, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "rte")),
+    "wnli": Task("wnli", pair=True, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "wnli")),
     "banking77": Task("banking77", pair=False, loss="classification", metric="accuracy",
                       hub=("PolyAI/banking77", "default"), hub_eval_split="test"),
 }
+#: The GLUE tasks (the paper's main table).
+GLUE_TASKS: tuple[str, ...] = ("cola", "sst2", "stsb", "mrpc", "qqp", "mnli-m", "mnli-mm", "qnli", "rte", "wnli")
 
 
 def load_task(name: str, data_dir: str | None = None, limit: int | None = None) -> tuple[Dataset, Dataset]:
@@ -63,6 +76,9 @@ def load_task(name: str, data_dir: str | None = None, limit: int | None = None) 
     check_choice("task", name, tuple(TASKS))
     if data_dir is None:
         train, dev = _from_hub(TASKS[name])
+    elif name not in _LOCAL_READERS:
+        raise ValueError(f"Task {name!r} has no local reader; local files are read for {tuple(_LOCAL_READERS)}. "
+                         "Drop --data-dir to load it from the Hugging Face Hub.")
     else:
         folder = os.path.join(os.path.expanduser(data_dir), name)
         if not os.path.isdir(folder):
@@ -130,7 +146,9 @@ def _from_hub(task: Task) -> tuple[Dataset, Dataset]:
     splits = load_dataset(path, config)
 
     def normalise(ds: Dataset) -> Dataset:
-        if "sentence" in ds.column_names:
+        if task.hub_columns:
+            ds = ds.rename_columns(dict(zip(task.hub_columns, ("sentence1", "sentence2"))))
+        elif "sentence" in ds.column_names:
             ds = ds.rename_column("sentence", "text")
         if task.name == "stsb":
             ds = ds.map(lambda row: {"score": row["label"] / 5.0}).remove_columns("label")

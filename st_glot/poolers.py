@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules import Normalize, Transformer
+from sentence_transformers.base.modules import Dense, Normalize, Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 from torch import nn
 
 from st_glot.adapool import AdaPool
 from st_glot.backbones import is_decoder
 from st_glot.checks import check_choice
+from st_glot.model_card import attach_glot_card
 from st_glot.pooling import GLOTPooling
 
 POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
@@ -34,7 +35,20 @@ def make_pooler(name: str, backbone: Transformer, **glot_kwargs: Any) -> nn.Modu
     return Pooling(dim, pooling_mode=name)
 
 
-def make_model(backbone: Transformer, pooler: nn.Module, normalize: bool = True, device: str | None = None) -> SentenceTransformer:
-    """``SentenceTransformer(modules=[backbone, pooler(, Normalize())])``."""
-    modules = [backbone, pooler, Normalize()] if normalize else [backbone, pooler]
-    return SentenceTransformer(modules=modules, device=device)
+def make_model(
+    backbone: Transformer, pooler: nn.Module, normalize: bool = True, project: bool = False, device: str | None = None
+) -> SentenceTransformer:
+    """``SentenceTransformer(modules=[backbone, pooler(, Dense)(, Normalize())])`` with st-glot's model card.
+
+    ``project`` adds a linear ``D → D`` projection after the pooler, as the paper
+    does for STS-B (it also gives parameter-free poolers something to train).
+    The card (:class:`st_glot.model_card.GLOTModelCardData`) names the model by
+    its content for MTEB and describes the frozen backbone and the pooler.
+    """
+    modules = [backbone, pooler]
+    if project:
+        width = pooler.get_embedding_dimension()
+        modules.append(Dense(width, width, activation_function=None))
+    if normalize:
+        modules.append(Normalize())
+    return attach_glot_card(SentenceTransformer(modules=modules, device=device))

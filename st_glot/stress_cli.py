@@ -8,35 +8,19 @@ import time
 
 from st_glot.backbones import load_backbone
 from st_glot.explanation import write_explanations
-from st_glot.cli_args import add_backbone_arguments, add_glot_arguments, glot_kwargs
+from st_glot.cli_args import add_backbone_arguments, add_glot_arguments, comma_list, glot_kwargs
 from st_glot.poolers import POOLINGS
 from st_glot.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
 from st_glot.stress_data import DISTRACTOR_RATIOS, GENERATORS
 from st_glot.stress_test import StressTestConfig, format_table, run_stress_test, write_results
 
 
-def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x]
-
-
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
-
-
-def _names(text: str) -> list[str]:
-    names = [x for x in text.split(",") if x]
-    bad = [n for n in names if n not in POOLINGS]
-    if bad:
-        raise argparse.ArgumentTypeError(f"unknown method(s) {bad}; valid: {', '.join(POOLINGS)}")
-    return names
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser("stress-test", help="GLOT vs mean/max/CLS/AdaPool on the needle-among-distractors test",
                                    description=__doc__)
     parser.add_argument("--output", default="stress-test-results", help="folder for results.json, results.md, accuracy.png")
-    parser.add_argument("--ratios", type=_floats, default=list(DISTRACTOR_RATIOS), help="comma-separated distractor ratios")
-    parser.add_argument("--methods", type=_names, default=list(POOLINGS), help=f"comma-separated, from {','.join(POOLINGS)}")
+    parser.add_argument("--ratios", type=comma_list(float), default=list(DISTRACTOR_RATIOS), help="comma-separated distractor ratios")
+    parser.add_argument("--methods", type=comma_list(valid=POOLINGS, what="method(s)"), default=list(POOLINGS), help=f"comma-separated, from {','.join(POOLINGS)}")
     parser.add_argument("--generator", choices=GENERATORS, default="balanced",
                         help="balanced: equal token length per class, needle never truncated; reference: the paper's code")
     parser.add_argument("--train-size", type=int, default=2000)
@@ -44,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")
-    parser.add_argument("--seeds", type=_ints, default=[0], help="comma-separated seeds, e.g. 0,1,2")
+    parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     parser.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
     parser.add_argument("--explain", type=int, default=4, metavar="N",

@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
 from datasets import Dataset
 from sentence_transformers.base.modules import Transformer
 
 from st_glot.cache import DEFAULT_CACHE_DIR
-from st_glot.poolers import make_model, make_pooler
+from st_glot.compare import compare_poolers
 from st_glot.stress_data import DISTRACTOR_RATIOS, Sample, generate, word_token_counter
-from st_glot.training import fit
 
 #: Paper figures for BERT-base (Mantri et al., ICLR 2026, stress-test figure, approximate): accuracy
 #: at 20 % and 90 % distractors. At 90 % the baselines span ~0.50-0.68 and GLOT stays above 0.97.
@@ -80,16 +78,13 @@ def run_stress_test(
     for seed in config.seeds:
         for ratio in config.ratios:
             train, evaluation = stress_data(backbone, config, ratio, seed)
-            for method in config.methods:
-                torch.manual_seed(seed)
-                pooler = make_pooler(method, backbone, **(config.glot if method == "glot" else {}))
-                model = make_model(backbone, pooler, normalize=False, device="cpu" if not torch.cuda.is_available() else None)
-                result = fit(
-                    model, _dataset(train), loss="classification", eval_dataset=_dataset(evaluation),
-                    epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
-                    cache_dir=config.cache_dir, cache_dtype=config.cache_dtype, seed=seed, eval_every_epoch=False,
-                    show_progress_bar=progress,
-                )
+            runs = compare_poolers(
+                backbone, _dataset(train), _dataset(evaluation), config.methods, loss="classification", seed=seed,
+                glot_kwargs=config.glot, epochs=config.epochs, batch_size=config.batch_size,
+                learning_rate=config.learning_rate, cache_dir=config.cache_dir, cache_dtype=config.cache_dtype,
+                show_progress_bar=progress,
+            )
+            for method, result, model in runs:
                 records.append({"seed": seed, "ratio": ratio, "method": method,
                                 "accuracy": result.metrics["eval_accuracy"],
                                 "train_seconds": round(result.train_seconds, 2),
