@@ -7,7 +7,7 @@ from typing import Any
 
 from st_glot.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
 from st_glot.gnn import GNN_TYPES, JK_MODES
-from st_glot.graph import EDGE_WEIGHTS
+from st_glot.graph import EDGE_WEIGHTS, GRAPH_NORMS
 
 
 def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +27,9 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--jk", choices=JK_MODES, default="cat")
     group.add_argument("--tau", type=float, default=0.3)
     group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, default="binary")
+    group.add_argument("--graph-norm", choices=GRAPH_NORMS, default="none",
+                       help="centre ('center') or standardise token states per text before the cosine; "
+                            "recommended 'center' for decoder LLMs (default 'none', the paper)")
     group.add_argument("--heads", type=int, default=1)
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--scorer-hidden", type=int, default=None)
@@ -36,7 +39,7 @@ def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The :class:`~st_glot.GLOTPooling` keyword arguments named on the command line."""
     return {"hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "gnn": args.gnn, "jk": args.jk,
             "tau": args.tau, "edge_weight": args.edge_weight, "heads": args.heads, "dropout": args.dropout,
-            "scorer_hidden": args.scorer_hidden}
+            "scorer_hidden": args.scorer_hidden, "graph_norm": args.graph_norm}
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) -> None:

@@ -213,8 +213,8 @@ def _unpack(
 
     num_texts = valid.size(0)
     if isinstance(pooler, GLOTPooling):
-        graph = build_token_graph(view.states, valid, pooler.tau, pooler.edge_weight)
-        similarity = cosine_similarity_matrix(view.states)  # (B, L, L)
+        graph = build_token_graph(view.states, valid, pooler.tau, pooler.edge_weight, pooler.graph_norm)
+        similarity = cosine_similarity_matrix(view.states, valid, pooler.graph_norm)  # (B, L, L)
         b, i, j = torch.triu(graph.adjacency, diagonal=1).nonzero(as_tuple=True)  # (E,) each
         values = similarity[b, i, j]  # (E,)
         order = torch.argsort(values, descending=True, stable=True)

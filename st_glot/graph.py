@@ -26,6 +26,8 @@ from torch import Tensor
 
 EdgeWeight = Literal["binary", "cosine"]
 EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
+GraphNorm = Literal["none", "center", "standardize"]
+GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
 
 #: Upper bound on the fp32 similarities (``B × rows × L``) one block of
 #: :func:`build_sparse_token_graph` holds: 2**24 elements, 64 MiB.
@@ -78,21 +80,59 @@ class SparseTokenGraph:
     num_graphs: int
 
 
-def cosine_similarity_matrix(x: Tensor) -> Tensor:
+def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+    """fp32 unit vectors whose dot products are the graph's similarities.
+
+    ``graph_norm`` re-expresses each token relative to its own sequence before
+    the cosine, using statistics over the sequence's valid tokens only:
+
+    - ``"none"``: ``x_i`` (the paper);
+    - ``"center"``: ``x_i - μ`` with ``μ`` the sequence's mean token state;
+    - ``"standardize"``: ``(x_i - μ) / σ`` per dimension.
+
+    Decoder LLMs' states share a dominant direction (SmolLM2-135M: median pairwise
+    cosine 0.93), so raw cosine links nearly every pair at any useful ``tau``;
+    centring removes that shared part and leaves the differences between tokens.
+
+    Args:
+        x: ``(B, L, d)`` token states, any float dtype.
+        valid: ``(B, L)`` mask of real tokens (needed unless ``graph_norm="none"``).
+        graph_norm: one of :data:`GRAPH_NORMS`.
+
+    Returns:
+        ``(B, L, d)`` float32, unit norm (a zero vector stays zero).
+    """
+    if graph_norm not in GRAPH_NORMS:
+        raise ValueError(f"Invalid graph_norm: {graph_norm!r}. Valid values are: {GRAPH_NORMS}.")
+    x = x.float()
+    if graph_norm != "none":
+        weight = valid.unsqueeze(-1).float()  # (B, L, 1)
+        count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
+        mean = (x * weight).sum(dim=1, keepdim=True) / count  # (B, 1, d)
+        x = (x - mean) * weight
+        if graph_norm == "standardize":
+            x = x / ((x.square().sum(dim=1, keepdim=True) / count).sqrt() + 1e-6)
+    return F.normalize(x, dim=-1)  # (B, L, d)
+
+
+def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
     """Pairwise cosine similarity of the tokens of each sequence, in fp32.
 
     Args:
         x: ``(B, L, d)`` token states, any float dtype.
+        valid, graph_norm: as in :func:`unit_states`.
 
     Returns:
         ``(B, L, L)`` float32 with entries in ``[-1, 1]``; a zero vector has
         similarity 0 with everything.
     """
-    unit = F.normalize(x.float(), dim=-1)  # (B, L, d)
+    unit = unit_states(x, valid, graph_norm)  # (B, L, d)
     return unit @ unit.transpose(1, 2)  # (B, L, L)
 
 
-def build_token_graph(x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWeight = "binary") -> TokenGraph:
+def build_token_graph(
+    x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWeight = "binary", graph_norm: GraphNorm = "none"
+) -> TokenGraph:
     """Threshold the cosine similarity of valid tokens into a batched graph.
 
     Args:
@@ -101,6 +141,7 @@ def build_token_graph(x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWei
         tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
         edge_weight: ``"binary"`` (every edge 1, the paper's code) or ``"cosine"``
             (edge carries ``S_ij``).
+        graph_norm: how states are centred before the cosine (:func:`unit_states`).
 
     Returns:
         The :class:`TokenGraph` of the batch.
@@ -108,7 +149,7 @@ def build_token_graph(x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWei
     if edge_weight not in EDGE_WEIGHTS:
         raise ValueError(f"Invalid edge_weight: {edge_weight!r}. Valid values are: {EDGE_WEIGHTS}.")
     valid = valid.bool()
-    similarity = cosine_similarity_matrix(x)  # (B, L, L)
+    similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
     adjacency = (similarity > tau) & pair
     if edge_weight == "binary":
@@ -145,6 +186,7 @@ def build_sparse_token_graph(
     valid: Tensor,
     tau: float,
     edge_weight: EdgeWeight = "binary",
+    graph_norm: GraphNorm = "none",
     block_elements: int = SIMILARITY_BLOCK_ELEMENTS,
 ) -> SparseTokenGraph:
     """The graphs of :func:`build_token_graph`, built as an edge list without any ``(B, L, L)`` tensor.
@@ -161,6 +203,7 @@ def build_sparse_token_graph(
         valid: ``(B, L)`` bool or 0/1 mask of real tokens.
         tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
         edge_weight: ``"binary"`` or ``"cosine"``, as in :func:`build_token_graph`.
+        graph_norm: how states are centred before the cosine (:func:`unit_states`).
         block_elements: upper bound on the similarities held at once (fp32 elements).
 
     Returns:
@@ -173,7 +216,7 @@ def build_sparse_token_graph(
         raise ValueError(f"Invalid block_elements: {block_elements!r}. It must be an integer >= 1.")
     valid = valid.bool()
     B, L = valid.shape
-    unit = F.normalize(x.float(), dim=-1)  # (B, L, d)
+    unit = unit_states(x, valid, graph_norm)  # (B, L, d)
     unit_t = unit.transpose(1, 2)  # (B, d, L)
     node_id, batch = _node_numbering(valid)
     rows = max(1, block_elements // max(1, B * L))

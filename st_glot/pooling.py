@@ -19,7 +19,14 @@ from torch import Tensor
 
 from st_glot.checks import check_choice, check_int
 from st_glot.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
-from st_glot.graph import EDGE_WEIGHTS, EdgeWeight, build_sparse_token_graph, build_token_graph
+from st_glot.graph import (
+    EDGE_WEIGHTS,
+    GRAPH_NORMS,
+    EdgeWeight,
+    GraphNorm,
+    build_sparse_token_graph,
+    build_token_graph,
+)
 from st_glot.inputs import padded_token_states
 from st_glot.readout import AttentionReadout
 from st_glot.serialization import SavableModule
@@ -77,6 +84,11 @@ class GLOTPooling(SavableModule):
             ``"auto"`` (dense while :func:`dense_bytes` of the batch stays within
             ``dense_budget_bytes``, else pyg). The path a forward pass took is
             stored in ``last_backend`` and logged at debug level.
+        graph_norm: ``"none"`` (the paper's cosine of raw states), ``"center"`` or
+            ``"standardize"``: states are centred (and scaled) per sequence before
+            the cosine, which keeps the graph sparse on anisotropic decoder states
+            (see :func:`st_glot.graph.unit_states`). Only the graph changes; the GNN
+            still sees the raw states.
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -95,6 +107,7 @@ class GLOTPooling(SavableModule):
         "dropout",
         "scorer_hidden",
         "backend",
+        "graph_norm",
     ]
 
     def __init__(
@@ -110,12 +123,14 @@ class GLOTPooling(SavableModule):
         dropout: float = 0.0,
         scorer_hidden: int | None = None,
         backend: Backend = "auto",
+        graph_norm: GraphNorm = "none",
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
         check_choice("jk", jk, JK_MODES)
         check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
         check_choice("backend", backend, BACKENDS)
+        check_choice("graph_norm", graph_norm, GRAPH_NORMS)
         for name, value in (("embedding_dimension", embedding_dimension), ("hidden_dim", hidden_dim), ("heads", heads)):
             check_int(name, value, minimum=1)
         check_int("num_layers", num_layers, minimum=0)
@@ -138,6 +153,7 @@ class GLOTPooling(SavableModule):
         self.heads = heads
         self.dropout = float(dropout)
         self.backend = backend
+        self.graph_norm = graph_norm
         self.dense_budget_bytes = DENSE_BUDGET_BYTES
         self.last_backend: str | None = None
 
@@ -168,11 +184,11 @@ class GLOTPooling(SavableModule):
         x = token_embeddings.to(self.readout.scorer[0].weight.dtype)
         backend = self.choose_backend(*valid.shape)
         if backend == "dense":
-            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight)
+            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
             parts = self.token_gnn.forward_dense_parts(x, graph)  # [(B, L, ·)], widths summing to D
             z, weights = self.readout(parts, valid)  # (B, D), (B, L)
         else:
-            sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight)
+            sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
             u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
             z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
             weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)

@@ -54,3 +54,30 @@ def test_threshold_is_strict():
     x = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # orthogonal: S_01 = 0
     graph = build_token_graph(x, torch.ones(1, 2, dtype=torch.bool), tau=0.0)
     assert graph.adjacency[0].tolist() == [[True, False], [False, True]]
+
+
+def test_centering_removes_a_shared_direction():
+    torch.manual_seed(0)
+    shared = torch.randn(16) * 10
+    x = shared + torch.randn(2, 12, 16)  # anisotropic: every pair has cosine near 1
+    valid = torch.ones(2, 12, dtype=torch.bool)
+    valid[1, 8:] = False
+    raw = build_token_graph(x, valid, tau=0.6)
+    centred = build_token_graph(x, valid, tau=0.6, graph_norm="center")
+    assert raw.adjacency.float().mean() > 0.6
+    assert centred.adjacency.float().mean() < 0.2
+    # By hand: subtract each sequence's mean over its valid tokens, then cosine.
+    for b, n in ((0, 12), (1, 8)):
+        y = x[b, :n] - x[b, :n].mean(0)
+        expected = torch.nn.functional.cosine_similarity(y.unsqueeze(1), y.unsqueeze(0), dim=-1)
+        torch.testing.assert_close(cosine_similarity_matrix(x, valid, "center")[b, :n, :n], expected, atol=1e-5, rtol=0)
+        z = y / y.std(0, unbiased=False)
+        expected = torch.nn.functional.cosine_similarity(z.unsqueeze(1), z.unsqueeze(0), dim=-1)
+        torch.testing.assert_close(cosine_similarity_matrix(x, valid, "standardize")[b, :n, :n], expected, atol=1e-4, rtol=0)
+
+
+def test_bad_graph_norm():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"Invalid graph_norm: 'pca'. Valid values are: \('none', 'center', 'standardize'\)"):
+        build_token_graph(torch.randn(1, 3, 4), torch.ones(1, 3), tau=0.3, graph_norm="pca")

@@ -103,10 +103,22 @@ def test_adapool_is_glot_without_layers():
     torch.testing.assert_close(w_ada, w_glot)
 
 
-@pytest.mark.parametrize("gnn", ["gat", "gcn", "gin", "gine"])
-def test_padding_invariance(gnn):
+@pytest.mark.parametrize("graph_norm", ["none", "center", "standardize"])
+def test_graph_norm_dense_equals_pyg(graph_norm):
+    x, mask = _batch()
+    x = x + 3 * torch.randn(16)  # a shared direction, as in decoder states
+    pool = GLOTPooling(16, hidden_dim=8, tau=0.2, graph_norm=graph_norm, backend="dense").eval()
+    z_dense, w_dense = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    pool.backend = "pyg"
+    z_pyg, w_pyg = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    assert (z_dense - z_pyg).abs().max() <= 1e-5 and (w_dense - w_pyg).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("gnn,graph_norm", [("gat", "none"), ("gcn", "none"), ("gin", "none"), ("gine", "none"),
+                                            ("gat", "center"), ("gat", "standardize")])
+def test_padding_invariance(gnn, graph_norm):
     x, _ = _batch(B=1, L=5)
-    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1).eval()
+    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1, graph_norm=graph_norm).eval()
     alone, _ = _pool({"token_embeddings": x, "attention_mask": torch.ones(1, 5)}, pool)
     padded = torch.cat([x, torch.randn(1, 40, 16) * 100], dim=1)
     batch = torch.cat([padded, torch.randn(1, 45, 16)])
