@@ -214,7 +214,12 @@ class TokenStateCache:
         """Distinct texts not yet in the cache, in first-seen order."""
         seen: set[str] = set()
         out = []
-        for text in texts:
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"Text {position} is {text!r} of type {type(text).__name__}; the token-state cache takes str only. "
+                    "Drop or fill missing texts first (e.g. dataset.filter(lambda row: row['text'] is not None))."
+                )
             key = text_hash(text)
             if key not in self._row_of and key not in seen:
                 seen.add(key)
@@ -289,6 +294,9 @@ class TokenStateCache:
         if clean:
             for leftover in self.directory.glob("*.tmp-*"):
                 leftover.unlink(missing_ok=True)  # an interrupted write; its shard never counted
+            for data_path in self.directory.glob("shard-*.bin"):
+                if not data_path.with_suffix(".json").exists():
+                    data_path.unlink()  # its index was never written (a crash or a full disk): it never counted
         for index_path in sorted(self.directory.glob("shard-*.json")):
             try:
                 index = json.loads(index_path.read_text())
@@ -340,7 +348,12 @@ class TokenStateCache:
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` via a temporary file, fsync and rename."""
+    """Write ``payload`` to ``path`` via a temporary file, fsync and rename.
+
+    Raises:
+        OSError: the write failed (full disk, read-only folder); same ``errno``, the
+            message names the file. Nothing is left under ``path`` or the temporary name.
+    """
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -348,5 +361,11 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"Token-state cache: could not write {path} ({error.strerror or error}). "
+            "Free disk space or pass a writable cache_dir; finished shards are kept and the next run resumes.",
+        ) from error
     finally:
         tmp.unlink(missing_ok=True)

@@ -182,7 +182,8 @@ class GLOTPooling(SavableModule):
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
         x = token_embeddings.to(self.readout.scorer[0].weight.dtype)
-        backend = self.choose_backend(*valid.shape)
+        # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
+        backend = self.choose_backend(*valid.shape) if valid.size(1) else "dense"
         if backend == "dense":
             graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
             parts = self.token_gnn.forward_dense_parts(x, graph)  # [(B, L, ·)], widths summing to D

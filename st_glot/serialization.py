@@ -29,6 +29,8 @@ from sentence_transformers.base.modules.module import Module
 #: Version of the folder format written by :meth:`SavableModule.save`.
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "model.safetensors"
+#: Weight files of other formats that :meth:`SavableModule.load` refuses by name (pickles).
+PICKLED_WEIGHTS_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth")
 
 
 class SavableModule(Module):
@@ -81,10 +83,15 @@ class SavableModule(Module):
 
         weights_path = cls.load_file_path(model_name_or_path, filename=WEIGHTS_NAME, **hub)
         if weights_path is None:
-            raise FileNotFoundError(
-                f"{cls.__name__}: no {WEIGHTS_NAME} in {where!r}; the folder is incomplete. "
-                "Save the model again with model.save(path)."
+            pickled = [name for name in PICKLED_WEIGHTS_NAMES if os.path.isfile(os.path.join(where, name))]
+            reason = (
+                f"it holds {pickled[0]}, a pickle, which st-glot never loads (unpickling can run arbitrary code). "
+                "Convert it to safetensors where you trust it (safetensors.torch.save_file(torch.load(path, "
+                f"weights_only=True), '{WEIGHTS_NAME}')) or save the model again with model.save(path)."
+                if pickled
+                else "the folder is incomplete. Save the model again with model.save(path)."
             )
+            raise FileNotFoundError(f"{cls.__name__}: no {WEIGHTS_NAME} in {where!r}; {reason}")
         module.load_weights(weights_path)
         return module
 

@@ -38,6 +38,7 @@ from sentence_transformers.sentence_transformer.losses import (
 )
 from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+from transformers import TrainerCallback
 
 from st_glot.cache import DEFAULT_CACHE_DIR, TokenStateCache
 from st_glot.cached_input import CachedTokenStates
@@ -45,6 +46,7 @@ from st_glot.checks import check_choice, check_int
 from st_glot.frozen import backbone_states, frozen
 from st_glot.heads import HEAD_FOLDER, ClassificationEvaluator, ClassificationLoss, LinearHead
 from st_glot.model_card import record_training
+from st_glot.serialization import WEIGHTS_NAME
 from st_glot.sampler import LengthBucketBatchSampler
 
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
@@ -121,7 +123,8 @@ def fit(
         prompt: a prompt prepended to every text (part of the cache key).
         output_dir: if given, the trained model (and head) are saved there.
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
-            interrupted run resumes from the latest one.
+            interrupted run resumes from the latest complete one (model, optimizer,
+            trainer state and, for ``"classification"``, the head).
         eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
         show_progress_bar: progress bars for precompute and training.
 
@@ -234,11 +237,42 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             model=model, args=args, train_dataset=dataset, loss=loss_module,
             evaluator=evaluator if eval_every_epoch else None,
         )
-        trainer.train(resume_from_checkpoint=_has_checkpoint(checkpoint_dir) or None)
+        head = getattr(loss_module, "head", None)
+        if head is not None and checkpoint_dir:
+            trainer.add_callback(_HeadCheckpoint(head))
+        checkpoint = _last_checkpoint(checkpoint_dir, with_head=head is not None)
+        if checkpoint is not None and head is not None:
+            head.load_weights(os.path.join(checkpoint, HEAD_FOLDER, WEIGHTS_NAME))
+        trainer.train(resume_from_checkpoint=checkpoint)
         return evaluator(model) if evaluator is not None else {}
 
 
-def _has_checkpoint(checkpoint_dir: str | None) -> bool:
-    return checkpoint_dir is not None and os.path.isdir(checkpoint_dir) and any(
-        name.startswith("checkpoint-") for name in os.listdir(checkpoint_dir)
-    )
+class _HeadCheckpoint(TrainerCallback):
+    """Writes the classification head into every checkpoint: the trainer saves only the
+    model, and the head lives in the loss."""
+
+    def __init__(self, head: LinearHead) -> None:
+        self.head = head
+
+    def on_save(self, args, state, control, **kwargs) -> None:
+        if state.is_world_process_zero:
+            self.head.save(os.path.join(args.output_dir, f"checkpoint-{state.global_step}", HEAD_FOLDER))
+
+
+def _last_checkpoint(checkpoint_dir: str | None, with_head: bool) -> str | None:
+    """The latest complete ``checkpoint-<step>`` folder in ``checkpoint_dir``, or None.
+
+    Complete means the trainer wrote its state (its last file) and, ``with_head``, the
+    head's config (the head's last file): a run killed while saving leaves an
+    incomplete checkpoint, and resuming skips it for the one before.
+    """
+    if checkpoint_dir is None or not os.path.isdir(checkpoint_dir):
+        return None
+    needed = ["trainer_state.json"] + ([os.path.join(HEAD_FOLDER, LinearHead.config_file_name)] if with_head else [])
+    steps = [
+        int(name.split("-", 1)[1])
+        for name in os.listdir(checkpoint_dir)
+        if name.startswith("checkpoint-") and name.split("-", 1)[1].isdigit()
+        and all(os.path.isfile(os.path.join(checkpoint_dir, name, file)) for file in needed)
+    ]
+    return os.path.join(checkpoint_dir, f"checkpoint-{max(steps)}") if steps else None
