@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,30 +247,54 @@ class TokenStateCache:
         Returns:
             The number of texts computed.
         """
+        rank, world = _distributed()
+        if world > 1:
+            return self._add_sharded(texts, encode_fn, batch_size, shard_size, show_progress_bar and rank == 0, rank, world)
         with self._lock():
             self._load_shards(clean=True)  # another process may have added shards meanwhile
-            todo = self.missing(texts)
-            if not todo:
-                return 0
-            # Longest first within the run keeps padding low and fails fast on memory.
-            todo.sort(key=len, reverse=True)
-            bar = tqdm(total=len(todo), desc="Token states", unit="text", disable=not show_progress_bar)
-            for start in range(0, len(todo), shard_size):
-                chunk = todo[start : start + shard_size]
-                blocks, lengths = [], []
-                for b in range(0, len(chunk), batch_size):
-                    states, mask = encode_fn(chunk[b : b + batch_size])  # (B, L, d), (B, L)
-                    blocks.append(states[mask.bool()].detach().to(CACHE_DTYPES[self.dtype][0]).cpu())
-                    lengths.append(mask.bool().sum(1).cpu())
-                    bar.update(len(chunk[b : b + batch_size]))
-                self._write_shard(chunk, torch.cat(blocks), torch.cat(lengths))
-            bar.close()
+            todo = self._todo(texts)
+            self._compute(todo, encode_fn, batch_size, shard_size, show_progress_bar, lock=False)
             return len(todo)
+
+    def _add_sharded(self, texts, encode_fn, batch_size, shard_size, show_progress_bar, rank, world) -> int:
+        """torch.distributed: rank ``r`` of ``W`` computes every ``W``-th missing text, then all ranks reload."""
+        import torch.distributed as dist
+
+        if rank == 0:
+            with self._lock():
+                self._load_shards(clean=True)
+        dist.barrier()
+        self._load_shards()
+        todo = self._todo(texts)  # the same list, in the same order, on every rank
+        self._compute(todo[rank::world], encode_fn, batch_size, shard_size, show_progress_bar, lock=True)
+        dist.barrier()
+        self._load_shards()
+        return len(todo)
+
+    def _todo(self, texts: Iterable[str]) -> list[str]:
+        # Longest first keeps padding low and fails fast on memory; ties by text for a fixed order.
+        return sorted(self.missing(texts), key=lambda t: (-len(t), t))
+
+    def _compute(self, todo: list[str], encode_fn, batch_size: int, shard_size: int, show_progress_bar: bool,
+                 lock: bool) -> None:
+        bar = tqdm(total=len(todo), desc="Token states", unit="text", disable=not show_progress_bar)
+        for start in range(0, len(todo), shard_size):
+            chunk = todo[start : start + shard_size]
+            blocks, lengths = [], []
+            for b in range(0, len(chunk), batch_size):
+                states, mask = encode_fn(chunk[b : b + batch_size])  # (B, L, d), (B, L)
+                blocks.append(states[mask.bool()].detach().to(CACHE_DTYPES[self.dtype][0]).cpu())
+                lengths.append(mask.bool().sum(1).cpu())
+                bar.update(len(chunk[b : b + batch_size]))
+            with self._lock() if lock else nullcontext():
+                self._write_shard(chunk, torch.cat(blocks), torch.cat(lengths))
+        bar.close()
 
     def _write_shard(self, texts: list[str], states: Tensor, lengths: Tensor) -> None:
         if states.size(-1) != self.dim:
             raise ValueError(f"Token states have width {states.size(-1)}, the cache expects {self.dim}.")
-        number = max((int(s.path.stem.split("-")[1]) for s in self._shards), default=-1) + 1
+        # Under the writer lock: the next free number among all processes' shards.
+        number = max((int(p.stem.split("-")[1]) for p in self.directory.glob("shard-*.json")), default=-1) + 1
         base = self.directory / f"shard-{number:05d}"
         if self.dtype == "bfloat16":
             states = states.view(torch.int16)
@@ -345,6 +369,15 @@ class TokenStateCache:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)`` of an initialised torch.distributed group, else ``(0, 1)``."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:

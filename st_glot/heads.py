@@ -71,10 +71,20 @@ class ClassificationLoss(nn.Module):
         super().__init__()
         self.model = model
         self.head = head
+        if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+            # The trainer wraps only the model in DistributedDataParallel; average the head's gradients too.
+            for parameter in head.parameters():
+                parameter.register_hook(_average_across_processes)
 
     def forward(self, sentence_features: Sequence[dict[str, Tensor]], labels: Tensor) -> Tensor:
         pooled = [self.model(features)["sentence_embedding"] for features in sentence_features]
         return F.cross_entropy(self.head(pooled), labels.long())
+
+
+def _average_across_processes(grad: Tensor) -> Tensor:
+    grad = grad.clone()
+    torch.distributed.all_reduce(grad)
+    return grad / torch.distributed.get_world_size()
 
 
 class ClassificationEvaluator(BaseEvaluator):

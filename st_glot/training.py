@@ -125,6 +125,11 @@ def fit(
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
             interrupted run resumes from the latest complete one (model, optimizer,
             trainer state and, for ``"classification"``, the head).
+
+    Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process
+    computes every N-th missing text into the shared cache, training runs
+    data-parallel with ``batch_size`` as the global batch (each process takes
+    ``batch_size / N`` rows of it), and only rank 0 writes ``output_dir``.
         eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
         show_progress_bar: progress bars for precompute and training.
 
@@ -139,6 +144,7 @@ def fit(
         raise ValueError(f"train_dataset has no text column (columns: {train_dataset.column_names}).")
     backbone = model[0]
     result = FitResult(head=None)
+    world = _join_process_group(model)
 
     with frozen(backbone):
         if use_cache:
@@ -157,6 +163,7 @@ def fit(
         else:
             train_model, sampler = model, None
 
+        torch.manual_seed(seed)  # the same head initialisation on every process
         loss_module, result.head = _make_loss(loss, train_model, train_dataset, columns, num_labels)
         evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
         start = time.perf_counter()
@@ -166,8 +173,10 @@ def fit(
         result.metrics = metrics
         record_training(model, train_model, train_dataset, loss, epochs, batch_size, learning_rate, metrics)
 
-    if output_dir is not None:
+    if output_dir is not None and _rank() == 0:
         save_trained(model, output_dir, result.head)
+    if world > 1:
+        torch.distributed.barrier()
     return result
 
 
@@ -232,6 +241,9 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             dataloader_pin_memory=torch.cuda.is_available(),
             prompts=prompt,
             batch_sampler=sampler if sampler is not None else "batch_sampler",
+            # Under torchrun the sampler forms global batches and each process takes its slice, so a run
+            # on N processes sees the same batches as a single process with the same batch_size.
+            accelerator_config={"split_batches": True} if _rank_count() > 1 else None,
         )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss_module,
@@ -245,6 +257,26 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             head.load_weights(os.path.join(checkpoint, HEAD_FOLDER, WEIGHTS_NAME))
         trainer.train(resume_from_checkpoint=checkpoint)
         return evaluator(model) if evaluator is not None else {}
+
+
+def _rank() -> int:
+    return torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+
+
+def _rank_count() -> int:
+    return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+
+
+def _join_process_group(model: SentenceTransformer) -> int:
+    """Under ``torchrun``/``accelerate launch`` (``WORLD_SIZE`` > 1), join the process group
+    (NCCL on GPUs, gloo on CPUs) and move the model to this process's GPU; return the world size."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            model.to(f"cuda:{torch.cuda.current_device()}")
+        torch.distributed.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return world
 
 
 class _HeadCheckpoint(TrainerCallback):
