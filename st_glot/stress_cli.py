@@ -23,8 +23,8 @@ def register(subparsers) -> None:
     parser.add_argument("--methods", type=comma_list(valid=POOLINGS, what="method(s)"), default=list(POOLINGS), help=f"comma-separated, from {','.join(POOLINGS)}")
     parser.add_argument("--generator", choices=GENERATORS, default="balanced",
                         help="balanced: equal token length per class, needle never truncated; reference: the paper's code")
-    parser.add_argument("--train-size", type=int, default=2000)
-    parser.add_argument("--eval-size", type=int, default=500)
+    parser.add_argument("--train-size", type=int, default=1000, help="training texts per ratio (default 1000; the paper: 2000)")
+    parser.add_argument("--eval-size", type=int, default=400, help="evaluation texts per ratio (default 400; the paper: 500)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")

@@ -39,8 +39,8 @@ class StressTestConfig:
     ratios: Sequence[float] = DISTRACTOR_RATIOS
     methods: Sequence[str] = ("glot", "adapool", "mean", "max", "cls")
     generator: str = "balanced"
-    train_size: int = 2000
-    eval_size: int = 500
+    train_size: int = 1000
+    eval_size: int = 400
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 1e-3
