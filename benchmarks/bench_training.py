@@ -76,7 +76,7 @@ def step_times(name: str, data_dir: str, steps: int, cache_root: str) -> dict:
     backbone = load_backbone(BACKBONES[name], max_seq_length=128)
     train, _ = load_task("stsb", data_dir)
     batch = train.select(range(32))
-    texts_a, texts_b, scores = batch["sentence1"], batch["sentence2"], batch["score"]
+    texts_a, texts_b, scores = list(batch["sentence1"]), list(batch["sentence2"]), list(batch["score"])
     torch.manual_seed(0)
     glot = GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, tau=0.3)
     model = make_model(backbone, glot, device="cpu")
