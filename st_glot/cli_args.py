@@ -30,6 +30,8 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--graph-norm", choices=GRAPH_NORMS, default="none",
                        help="centre ('center') or standardise token states per text before the cosine; "
                             "recommended 'center' for decoder LLMs (default 'none', the paper)")
+    group.add_argument("--input-norm", choices=GRAPH_NORMS, default="none",
+                       help="the same per-text normalisation for the states the GNN and readout see (default 'none')")
     group.add_argument("--heads", type=int, default=1)
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--scorer-hidden", type=int, default=None)
@@ -39,7 +41,8 @@ def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The :class:`~st_glot.GLOTPooling` keyword arguments named on the command line."""
     return {"hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "gnn": args.gnn, "jk": args.jk,
             "tau": args.tau, "edge_weight": args.edge_weight, "heads": args.heads, "dropout": args.dropout,
-            "scorer_hidden": args.scorer_hidden, "graph_norm": args.graph_norm}
+            "scorer_hidden": args.scorer_hidden, "graph_norm": args.graph_norm,
+            "input_norm": args.input_norm}
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) -> None:

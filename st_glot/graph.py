@@ -80,39 +80,48 @@ class SparseTokenGraph:
     num_graphs: int
 
 
-def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
-    """fp32 unit vectors whose dot products are the graph's similarities.
+def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm) -> Tensor:
+    """Re-express each token relative to its own sequence, in fp32.
 
-    ``graph_norm`` re-expresses each token relative to its own sequence before
-    the cosine, using statistics over the sequence's valid tokens only:
+    Statistics are taken over the sequence's valid tokens only; padding comes out as 0.
 
-    - ``"none"``: ``x_i`` (the paper);
+    - ``"none"``: ``x_i`` unchanged;
     - ``"center"``: ``x_i - μ`` with ``μ`` the sequence's mean token state;
     - ``"standardize"``: ``(x_i - μ) / σ`` per dimension.
 
-    Decoder LLMs' states share a dominant direction (SmolLM2-135M: median pairwise
-    cosine 0.93), so raw cosine links nearly every pair at any useful ``tau``;
-    centring removes that shared part and leaves the differences between tokens.
+    Decoder LLMs' states share a dominant direction and a few dimensions tens of
+    times larger than the rest (SmolLM2-135M: median pairwise cosine 0.93),
+    nearly constant across a sequence; centring removes that shared part and
+    leaves the differences between tokens.
 
     Args:
         x: ``(B, L, d)`` token states, any float dtype.
-        valid: ``(B, L)`` mask of real tokens (needed unless ``graph_norm="none"``).
-        graph_norm: one of :data:`GRAPH_NORMS`.
+        valid: ``(B, L)`` mask of real tokens (needed unless ``mode="none"``).
+        mode: one of :data:`GRAPH_NORMS`.
 
     Returns:
-        ``(B, L, d)`` float32, unit norm (a zero vector stays zero).
+        ``(B, L, d)`` float32.
     """
+    if mode not in GRAPH_NORMS:
+        raise ValueError(f"Invalid normalisation: {mode!r}. Valid values are: {GRAPH_NORMS}.")
+    x = x.float()
+    if mode == "none":
+        return x
+    weight = valid.unsqueeze(-1).float()  # (B, L, 1)
+    count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
+    mean = (x * weight).sum(dim=1, keepdim=True) / count  # (B, 1, d)
+    x = (x - mean) * weight
+    if mode == "standardize":
+        x = x / ((x.square().sum(dim=1, keepdim=True) / count).sqrt() + 1e-6)
+    return x
+
+
+def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+    """fp32 unit vectors whose dot products are the graph's similarities:
+    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero)."""
     if graph_norm not in GRAPH_NORMS:
         raise ValueError(f"Invalid graph_norm: {graph_norm!r}. Valid values are: {GRAPH_NORMS}.")
-    x = x.float()
-    if graph_norm != "none":
-        weight = valid.unsqueeze(-1).float()  # (B, L, 1)
-        count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
-        mean = (x * weight).sum(dim=1, keepdim=True) / count  # (B, 1, d)
-        x = (x - mean) * weight
-        if graph_norm == "standardize":
-            x = x / ((x.square().sum(dim=1, keepdim=True) / count).sqrt() + 1e-6)
-    return F.normalize(x, dim=-1)  # (B, L, d)
+    return F.normalize(sequence_normalize(x, valid, graph_norm), dim=-1)  # (B, L, d)
 
 
 def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:

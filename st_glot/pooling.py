@@ -26,6 +26,7 @@ from st_glot.graph import (
     GraphNorm,
     build_sparse_token_graph,
     build_token_graph,
+    sequence_normalize,
 )
 from st_glot.inputs import padded_token_states
 from st_glot.readout import AttentionReadout
@@ -89,6 +90,10 @@ class GLOTPooling(SavableModule):
             the cosine, which keeps the graph sparse on anisotropic decoder states
             (see :func:`st_glot.graph.unit_states`). Only the graph changes; the GNN
             still sees the raw states.
+        input_norm: the same per-sequence ``"center"``/``"standardize"`` for the
+            states the GNN and the readout see (default ``"none"``). Decoder states
+            with a few huge, nearly constant dimensions saturate the scorer
+            otherwise; ``"standardize"`` puts every dimension on one scale.
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -108,6 +113,7 @@ class GLOTPooling(SavableModule):
         "scorer_hidden",
         "backend",
         "graph_norm",
+        "input_norm",
     ]
 
     def __init__(
@@ -124,6 +130,7 @@ class GLOTPooling(SavableModule):
         scorer_hidden: int | None = None,
         backend: Backend = "auto",
         graph_norm: GraphNorm = "none",
+        input_norm: GraphNorm = "none",
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
@@ -131,6 +138,7 @@ class GLOTPooling(SavableModule):
         check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
         check_choice("backend", backend, BACKENDS)
         check_choice("graph_norm", graph_norm, GRAPH_NORMS)
+        check_choice("input_norm", input_norm, GRAPH_NORMS)
         for name, value in (("embedding_dimension", embedding_dimension), ("hidden_dim", hidden_dim), ("heads", heads)):
             check_int(name, value, minimum=1)
         check_int("num_layers", num_layers, minimum=0)
@@ -154,6 +162,7 @@ class GLOTPooling(SavableModule):
         self.dropout = float(dropout)
         self.backend = backend
         self.graph_norm = graph_norm
+        self.input_norm = input_norm
         self.dense_budget_bytes = DENSE_BUDGET_BYTES
         self.last_backend: str | None = None
 
@@ -181,7 +190,8 @@ class GLOTPooling(SavableModule):
 
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
-        x = token_embeddings.to(self.readout.scorer[0].weight.dtype)
+        x = sequence_normalize(token_embeddings, valid, self.input_norm) if self.input_norm != "none" else token_embeddings
+        x = x.to(self.readout.scorer[0].weight.dtype)
         # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
         backend = self.choose_backend(*valid.shape) if valid.size(1) else "dense"
         if backend == "dense":

@@ -77,6 +77,17 @@ def test_single_gat_layer_matches_reference_gatconv():
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
+def test_input_norm_standardizes_what_the_readout_sees():
+    """K=0 with input_norm='standardize': z is the weighted sum of per-text standardised tokens."""
+    x, mask = _batch()
+    pool = GLOTPooling(16, num_layers=0, input_norm="standardize").eval()
+    z, weights = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    b, n = 1, 7
+    tokens = x[b, :n]
+    standardised = (tokens - tokens.mean(0)) / (tokens.std(0, unbiased=False) + 1e-6)
+    torch.testing.assert_close(z[b], weights[b, :n] @ standardised, atol=1e-5, rtol=1e-5)
+
+
 def test_readout_by_hand():
     """K=0: z is the softmax(scorer)-weighted sum of the raw valid tokens."""
     x, mask = _batch()
@@ -103,11 +114,12 @@ def test_adapool_is_glot_without_layers():
     torch.testing.assert_close(w_ada, w_glot)
 
 
-@pytest.mark.parametrize("graph_norm", ["none", "center", "standardize"])
-def test_graph_norm_dense_equals_pyg(graph_norm):
+@pytest.mark.parametrize("graph_norm,input_norm", [("none", "none"), ("center", "none"), ("standardize", "none"),
+                                                   ("center", "standardize"), ("none", "center")])
+def test_graph_norm_dense_equals_pyg(graph_norm, input_norm):
     x, mask = _batch()
     x = x + 3 * torch.randn(16)  # a shared direction, as in decoder states
-    pool = GLOTPooling(16, hidden_dim=8, tau=0.2, graph_norm=graph_norm, backend="dense").eval()
+    pool = GLOTPooling(16, hidden_dim=8, tau=0.2, graph_norm=graph_norm, input_norm=input_norm, backend="dense").eval()
     z_dense, w_dense = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
     pool.backend = "pyg"
     z_pyg, w_pyg = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
@@ -118,7 +130,7 @@ def test_graph_norm_dense_equals_pyg(graph_norm):
                                             ("gat", "center"), ("gat", "standardize")])
 def test_padding_invariance(gnn, graph_norm):
     x, _ = _batch(B=1, L=5)
-    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1, graph_norm=graph_norm).eval()
+    pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1, graph_norm=graph_norm, input_norm=graph_norm).eval()
     alone, _ = _pool({"token_embeddings": x, "attention_mask": torch.ones(1, 5)}, pool)
     padded = torch.cat([x, torch.randn(1, 40, 16) * 100], dim=1)
     batch = torch.cat([padded, torch.randn(1, 45, 16)])
