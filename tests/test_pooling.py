@@ -238,3 +238,17 @@ def test_reset_parameters_changes_weights_and_repr_is_compact():
     pool.reset_parameters()
     assert any(not torch.equal(before[k], v) for k, v in pool.state_dict().items() if v.is_floating_point())
     assert repr(pool).count("\n") == 0 and "gnn=gat" in repr(pool)
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+def test_gat_edge_list_path_equals_pyg_gatconv(heads):
+    """TokenGATConv.forward_sparse against torch-geometric's own GATConv.forward, same parameters."""
+    x, mask = _batch()
+    graph = build_token_graph(x, mask, tau=0.1, edge_weight="cosine")
+    sparse = to_sparse(graph)
+    torch.manual_seed(3)
+    conv = GLOTPooling(16, hidden_dim=8, num_layers=1, heads=heads).token_gnn.convs[0].eval()
+    nodes = x[mask.bool()]
+    expected = GATConv.forward(conv, nodes, sparse.edge_index, sparse.edge_value)
+    torch.testing.assert_close(conv.forward_sparse(nodes, sparse.edge_index, sparse.edge_value), expected,
+                               atol=1e-5, rtol=1e-5)
