@@ -247,7 +247,7 @@ class TokenStateCache:
         Returns:
             The number of texts computed.
         """
-        rank, world = _distributed()
+        rank, world = process_rank_and_count()
         if world > 1:
             return self._add_sharded(texts, encode_fn, batch_size, shard_size, show_progress_bar and rank == 0, rank, world)
         with self._lock():
@@ -371,7 +371,7 @@ class TokenStateCache:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _distributed() -> tuple[int, int]:
+def process_rank_and_count() -> tuple[int, int]:
     """``(rank, world size)`` of an initialised torch.distributed group, else ``(0, 1)``."""
     import torch.distributed as dist
 

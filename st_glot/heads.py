@@ -19,6 +19,7 @@ from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from torch import Tensor, nn
 
+from st_glot.cache import process_rank_and_count
 from st_glot.checks import check_choice, check_int
 from st_glot.serialization import SavableModule
 
@@ -71,7 +72,7 @@ class ClassificationLoss(nn.Module):
         super().__init__()
         self.model = model
         self.head = head
-        if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        if process_rank_and_count()[1] > 1:
             # The trainer wraps only the model in DistributedDataParallel; average the head's gradients too.
             for parameter in head.parameters():
                 parameter.register_hook(_average_across_processes)

@@ -40,7 +40,7 @@ from sentence_transformers.sentence_transformer.trainer import SentenceTransform
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers import TrainerCallback
 
-from st_glot.cache import DEFAULT_CACHE_DIR, TokenStateCache
+from st_glot.cache import DEFAULT_CACHE_DIR, TokenStateCache, process_rank_and_count
 from st_glot.cached_input import CachedTokenStates
 from st_glot.checks import check_choice, check_int
 from st_glot.frozen import backbone_states, frozen
@@ -173,7 +173,7 @@ def fit(
         result.metrics = metrics
         record_training(model, train_model, train_dataset, loss, epochs, batch_size, learning_rate, metrics)
 
-    if output_dir is not None and _rank() == 0:
+    if output_dir is not None and process_rank_and_count()[0] == 0:
         save_trained(model, output_dir, result.head)
     if world > 1:
         torch.distributed.barrier()
@@ -243,7 +243,7 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             batch_sampler=sampler if sampler is not None else "batch_sampler",
             # Under torchrun the sampler forms global batches and each process takes its slice, so a run
             # on N processes sees the same batches as a single process with the same batch_size.
-            accelerator_config={"split_batches": True} if _rank_count() > 1 else None,
+            accelerator_config={"split_batches": True} if process_rank_and_count()[1] > 1 else None,
         )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss_module,
@@ -257,14 +257,6 @@ def _train(model, loss_module, dataset, evaluator, epochs, batch_size, learning_
             head.load_weights(os.path.join(checkpoint, HEAD_FOLDER, WEIGHTS_NAME))
         trainer.train(resume_from_checkpoint=checkpoint)
         return evaluator(model) if evaluator is not None else {}
-
-
-def _rank() -> int:
-    return torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-
-
-def _rank_count() -> int:
-    return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
 
 
 def _join_process_group(model: SentenceTransformer) -> int:
