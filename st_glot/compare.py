@@ -42,11 +42,10 @@ def compare_poolers(
         glot_kwargs: :class:`~st_glot.GLOTPooling` options for ``"glot"``.
         fit_kwargs: passed on to :func:`~st_glot.training.fit`.
     """
-    device = None if torch.cuda.is_available() else "cpu"
     for method in methods:
         torch.manual_seed(seed)
         pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
         embedding_loss = loss != "classification"
-        model = make_model(backbone, pooler, normalize=embedding_loss, project=embedding_loss, device=device)
+        model = make_model(backbone, pooler, normalize=embedding_loss, project=embedding_loss)
         result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **fit_kwargs)
         yield method, result, model

@@ -41,8 +41,7 @@ PAPER_ROWS: dict[str, dict[str, dict[str, float]]] = {
 def untrained_mean_spearman(backbone: Transformer, sentences1: Sequence[str], sentences2: Sequence[str],
                             scores: Sequence[float]) -> float:
     """STS Spearman (×100) of plain mean pooling on the backbone, nothing trained."""
-    model = make_model(backbone, Pooling(backbone.get_embedding_dimension(), pooling_mode="mean"),
-                       device=None if torch.cuda.is_available() else "cpu")
+    model = make_model(backbone, Pooling(backbone.get_embedding_dimension(), pooling_mode="mean"))
     a = model.encode(list(sentences1), convert_to_tensor=True)
     b = model.encode(list(sentences2), convert_to_tensor=True)
     similarity = torch.nn.functional.cosine_similarity(a, b).cpu().numpy()
