@@ -6,8 +6,10 @@ it builds ``(B, L, 2048)`` anisotropic LLM-like states (``_common``), records
 records ``ru_maxrss`` again. ``peak_gib`` is the process's whole peak
 (interpreter, torch, states included); ``pooler_gib`` the growth caused by the
 forward pass. ``auto`` takes the dense path while the estimated ``(B, L, L)``
-memory is within 2 GiB and the edge-list path otherwise; the path taken is
-read from ``GLOTPooling.last_backend``. A cell that fails (out of memory, or
+memory is within 2 GiB; past that it pools the batch in groups of sequences
+that fit and takes the edge-list path only for a single sequence over the
+budget. The path taken and the sequences per pass are read from
+``GLOTPooling.last_backend`` and ``last_group_size``. A cell that fails (out of memory, or
 over ``--limit-gib`` of address space) is reported as such.
 
 Run: ``python benchmarks/bench_long.py [--limit-gib 16]``.
@@ -39,11 +41,11 @@ with torch.inference_mode():
     z = pool({{"token_embeddings": x, "attention_mask": torch.ones({B}, {L}, dtype=torch.long)}})["sentence_embedding"]
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"seconds": seconds, "peak_kib": peak, "before_kib": before, "path": pool.last_backend,
+print(json.dumps({{"seconds": seconds, "peak_kib": peak, "before_kib": before, "path": pool.last_backend, "group": pool.last_group_size,
                   "finite": bool(torch.isfinite(z).all())}}))
 """
 
-CELLS = [(8, 512), (4, 2048), (1, 8192)]
+CELLS = [(8, 512), (4, 2048), (1, 8192), (4, 8192)]
 
 
 def run_cell(B: int, L: int, tau: float, backend: str, limit_gib: float, threads: int) -> dict[str, object]:
@@ -53,10 +55,10 @@ def run_cell(B: int, L: int, tau: float, backend: str, limit_gib: float, threads
     row: dict[str, object] = {"B": B, "L": L, "d": 2048, "tau": tau, "backend": backend}
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["?"])[-1][:120]
-        return {**row, "path": "failed", "seconds": float("nan"), "peak_gib": float("nan"),
+        return {**row, "path": "failed", "group": 0, "seconds": float("nan"), "peak_gib": float("nan"),
                 "pooler_gib": float("nan"), "error": reason}
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**row, "path": result["path"], "seconds": result["seconds"], "peak_gib": result["peak_kib"] / 2**20,
+    return {**row, "path": result["path"], "group": result["group"], "seconds": result["seconds"], "peak_gib": result["peak_kib"] / 2**20,
             "pooler_gib": (result["peak_kib"] - result["before_kib"]) / 2**20, "error": ""}
 
 
@@ -71,7 +73,7 @@ def main() -> None:
             for backend in ("dense", "auto"):
                 rows.append(run_cell(B, L, tau, backend, args.limit_gib, args.threads))
                 print(rows[-1], flush=True)
-    print_table(rows, ["B", "L", "tau", "backend", "path", "seconds", "peak_gib", "pooler_gib", "error"])
+    print_table(rows, ["B", "L", "tau", "backend", "path", "group", "seconds", "peak_gib", "pooler_gib", "error"])
     write_results("long", {"threads": args.threads, "limit_gib": args.limit_gib, "rows": rows})
 
 

@@ -82,9 +82,14 @@ class GLOTPooling(SavableModule):
         backend: ``"dense"`` (batched ``(B, L, L)`` tensors), ``"pyg"`` (the same
             parameters through torch-geometric's sparse kernels on an edge list
             built block by block, never holding a ``(B, L, L)`` tensor) or
-            ``"auto"`` (dense while :func:`dense_bytes` of the batch stays within
-            ``dense_budget_bytes``, else pyg). The path a forward pass took is
-            stored in ``last_backend`` and logged at debug level.
+            ``"auto"``: dense while :func:`dense_bytes` stays within
+            ``dense_budget_bytes``. In inference an over-budget batch is split into
+            groups of sequences that fit (sequences are pooled independently, so
+            the result is the same) and only a single sequence too long for the
+            budget takes pyg; in training, where autograd keeps every group's
+            tensors anyway, an over-budget batch takes pyg. The path a forward
+            pass took is stored in ``last_backend`` (with the sequences per pass
+            in ``last_group_size``) and logged at debug level.
         graph_norm: ``"none"`` (the paper's cosine of raw states), ``"center"`` or
             ``"standardize"``: states are centred (and scaled) per sequence before
             the cosine, which keeps the graph sparse on anisotropic decoder states
@@ -165,6 +170,7 @@ class GLOTPooling(SavableModule):
         self.input_norm = input_norm
         self.dense_budget_bytes = DENSE_BUDGET_BYTES
         self.last_backend: str | None = None
+        self.last_group_size: int | None = None
 
         self.token_gnn = TokenGNN(embedding_dimension, hidden_dim, num_layers, gnn=gnn, jk=jk, heads=heads, dropout=dropout)
         width = self.token_gnn.out_channels
@@ -181,34 +187,52 @@ class GLOTPooling(SavableModule):
         """Width ``D`` of the sentence embedding."""
         return self.token_gnn.out_channels
 
-    def choose_backend(self, batch_size: int, length: int) -> str:
-        """The path a batch of ``batch_size`` sequences padded to ``length`` tokens takes: ``"dense"`` or ``"pyg"``."""
+    def choose_backend(self, batch_size: int, length: int) -> tuple[str, int]:
+        """How a batch of ``batch_size`` sequences padded to ``length`` tokens is pooled.
+
+        Returns:
+            The path, ``"dense"`` or ``"pyg"``, and how many sequences go through
+            it in one pass (``batch_size`` unless ``backend="auto"`` splits an
+            over-budget batch in inference).
+        """
         if self.backend != "auto":
-            return self.backend
-        estimate = dense_bytes(batch_size, length, self.num_layers, self.heads, self.training and torch.is_grad_enabled())
-        return "dense" if estimate <= self.dense_budget_bytes else "pyg"
+            return self.backend, batch_size
+        training = self.training and torch.is_grad_enabled()
+        per_sequence = dense_bytes(1, length, self.num_layers, self.heads, training)
+        if training:
+            return ("dense" if batch_size * per_sequence <= self.dense_budget_bytes else "pyg"), batch_size
+        if per_sequence > self.dense_budget_bytes:
+            return "pyg", 1
+        return "dense", min(batch_size, self.dense_budget_bytes // per_sequence)
 
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
         x = sequence_normalize(token_embeddings, valid, self.input_norm) if self.input_norm != "none" else token_embeddings
         x = x.to(self.readout.scorer[0].weight.dtype)
         # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
-        backend = self.choose_backend(*valid.shape) if valid.size(1) else "dense"
+        backend, group = self.choose_backend(*valid.shape) if valid.size(1) else ("dense", valid.size(0))
+        pooled = [
+            self._pool(backend, token_embeddings[start : start + group], x[start : start + group], valid[start : start + group])
+            for start in range(0, max(valid.size(0), 1), max(group, 1))  # an empty batch still makes one (0, ·) pass
+        ]
+        self.last_backend, self.last_group_size = backend, group
+        logger.debug("GLOTPooling: %s path, %d sequences per pass, batch of shape %s", backend, group, tuple(valid.shape))
+        features["sentence_embedding"] = torch.cat([z for z, _ in pooled])  # (B, D)
+        features["token_weights"] = torch.cat([weights for _, weights in pooled])  # (B, L)
+        return features
+
+    def _pool(self, backend: str, token_embeddings: Tensor, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        """Pool one group of sequences on one path: ``(G, L, d)`` states → ``(G, D)`` vectors, ``(G, L)`` weights."""
         if backend == "dense":
             graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
-            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(B, L, ·)], widths summing to D
-            z, weights = self.readout(parts, valid)  # (B, D), (B, L)
-        else:
-            sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
-            u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
-            z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
-            weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)
-            weights[valid] = node_weights
-        self.last_backend = backend
-        logger.debug("GLOTPooling: %s path for a batch of shape %s", backend, tuple(valid.shape))
-        features["sentence_embedding"] = z
-        features["token_weights"] = weights
-        return features
+            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·)], widths summing to D
+            return self.readout(parts, valid)  # (G, D), (G, L)
+        sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
+        u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
+        z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
+        weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)  # (G, L)
+        weights[valid] = node_weights
+        return z, weights
 
     def __repr__(self) -> str:
         return (

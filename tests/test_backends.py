@@ -48,18 +48,59 @@ def test_bad_block_size_raises():
         build_sparse_token_graph(x, valid, tau=0.2, block_elements=0)
 
 
-def test_auto_switches_to_pyg_over_budget_and_agrees_with_dense():
+def _auto_and_dense(pool, features):
+    pool.backend = "dense"
+    dense = pool(dict(features))
+    pool.backend = "auto"
+    return pool(dict(features)), dense
+
+
+def _assert_same_pooling(got, expected):
+    torch.testing.assert_close(got["sentence_embedding"], expected["sentence_embedding"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got["token_weights"], expected["token_weights"], atol=1e-5, rtol=1e-5)
+
+
+def test_auto_is_dense_within_budget():
     x, valid = _inputs(L=12, d=16)
-    features = {"token_embeddings": x, "attention_mask": valid.long()}
     pool = GLOTPooling(16, hidden_dim=8).eval()
     assert pool.backend == "auto"
-    dense = pool(dict(features))
-    assert pool.last_backend == "dense"
-    pool.dense_budget_bytes = dense_bytes(3, 12, 2, 1, training=False) - 1
-    sparse = pool(dict(features))
-    assert pool.last_backend == "pyg"
-    torch.testing.assert_close(sparse["sentence_embedding"], dense["sentence_embedding"], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(sparse["token_weights"], dense["token_weights"], atol=1e-5, rtol=1e-5)
+    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
+    assert (pool.last_backend, pool.last_group_size) == ("dense", 3)
+    _assert_same_pooling(auto, dense)
+
+
+def test_auto_inference_splits_an_over_budget_batch_into_dense_groups():
+    x, valid = _inputs(B=5, L=12, d=16)
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    pool.dense_budget_bytes = dense_bytes(2, 12, 2, 1, training=False)  # room for 2 of the 5 sequences
+    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
+    assert (pool.last_backend, pool.last_group_size) == ("dense", 2)
+    _assert_same_pooling(auto, dense)
+
+
+def test_auto_takes_pyg_for_a_sequence_over_budget():
+    x, valid = _inputs(L=12, d=16)
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    pool.dense_budget_bytes = dense_bytes(1, 12, 2, 1, training=False) - 1
+    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
+    assert (pool.last_backend, pool.last_group_size) == ("pyg", 1)
+    _assert_same_pooling(auto, dense)
+
+
+def test_auto_training_over_budget_takes_pyg_for_the_whole_batch():
+    x, valid = _inputs(L=12, d=16)
+    pool = GLOTPooling(16, hidden_dim=8).train()
+    pool.dense_budget_bytes = dense_bytes(3, 12, 2, 1, training=True) - 1
+    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
+    assert (pool.last_backend, pool.last_group_size) == ("pyg", 3)
+    _assert_same_pooling(auto, dense)
+
+
+def test_auto_handles_an_empty_batch():
+    pool = GLOTPooling(16, hidden_dim=8).eval()
+    out = pool({"token_embeddings": torch.zeros(0, 4, 16), "attention_mask": torch.zeros(0, 4, dtype=torch.long)})
+    assert out["sentence_embedding"].shape == (0, pool.get_embedding_dimension())
+    assert out["token_weights"].shape == (0, 4)
 
 
 def test_dense_bytes_grows_with_training_and_layers():
