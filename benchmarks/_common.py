@@ -17,6 +17,7 @@ method looks fast. Two sources are used instead:
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -103,6 +104,14 @@ def machine() -> dict[str, object]:
         "threads": torch.get_num_threads(),
         "processor": platform.processor() or platform.machine(),
     }
+
+
+def comma_ints(text: str) -> tuple[int, ...]:
+    """``"32,128"`` → ``(32, 128)``: an argparse type."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def write_results(name: str, payload: dict[str, object]) -> Path:
