@@ -48,52 +48,28 @@ def test_bad_block_size_raises():
         build_sparse_token_graph(x, valid, tau=0.2, block_elements=0)
 
 
-def _auto_and_dense(pool, features):
+@pytest.mark.parametrize(
+    "B, training, budget_sequences, expected",
+    [
+        (3, False, None, ("dense", 3)),  # within the default budget
+        (5, False, 2, ("dense", 2)),  # inference over budget: dense groups of the 2 sequences that fit
+        (3, False, 0, ("pyg", 1)),  # one sequence is already over budget
+        (3, True, 2, ("pyg", 3)),  # training over budget: the whole batch on the edge list
+    ],
+)
+def test_auto_path_and_group_agree_with_dense(B, training, budget_sequences, expected):
+    x, valid = _inputs(B=B, L=12, d=16)
+    pool = GLOTPooling(16, hidden_dim=8).train(training)
+    assert pool.backend == "auto"
+    if budget_sequences is not None:
+        pool.dense_budget_bytes = max(dense_bytes(budget_sequences, 12, 2, 1, training=training), 1)
+    features = {"token_embeddings": x, "attention_mask": valid.long()}
+    auto = pool(dict(features))
+    assert (pool.last_backend, pool.last_group_size) == expected
     pool.backend = "dense"
     dense = pool(dict(features))
-    pool.backend = "auto"
-    return pool(dict(features)), dense
-
-
-def _assert_same_pooling(got, expected):
-    torch.testing.assert_close(got["sentence_embedding"], expected["sentence_embedding"], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(got["token_weights"], expected["token_weights"], atol=1e-5, rtol=1e-5)
-
-
-def test_auto_is_dense_within_budget():
-    x, valid = _inputs(L=12, d=16)
-    pool = GLOTPooling(16, hidden_dim=8).eval()
-    assert pool.backend == "auto"
-    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
-    assert (pool.last_backend, pool.last_group_size) == ("dense", 3)
-    _assert_same_pooling(auto, dense)
-
-
-def test_auto_inference_splits_an_over_budget_batch_into_dense_groups():
-    x, valid = _inputs(B=5, L=12, d=16)
-    pool = GLOTPooling(16, hidden_dim=8).eval()
-    pool.dense_budget_bytes = dense_bytes(2, 12, 2, 1, training=False)  # room for 2 of the 5 sequences
-    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
-    assert (pool.last_backend, pool.last_group_size) == ("dense", 2)
-    _assert_same_pooling(auto, dense)
-
-
-def test_auto_takes_pyg_for_a_sequence_over_budget():
-    x, valid = _inputs(L=12, d=16)
-    pool = GLOTPooling(16, hidden_dim=8).eval()
-    pool.dense_budget_bytes = dense_bytes(1, 12, 2, 1, training=False) - 1
-    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
-    assert (pool.last_backend, pool.last_group_size) == ("pyg", 1)
-    _assert_same_pooling(auto, dense)
-
-
-def test_auto_training_over_budget_takes_pyg_for_the_whole_batch():
-    x, valid = _inputs(L=12, d=16)
-    pool = GLOTPooling(16, hidden_dim=8).train()
-    pool.dense_budget_bytes = dense_bytes(3, 12, 2, 1, training=True) - 1
-    auto, dense = _auto_and_dense(pool, {"token_embeddings": x, "attention_mask": valid.long()})
-    assert (pool.last_backend, pool.last_group_size) == ("pyg", 3)
-    _assert_same_pooling(auto, dense)
+    torch.testing.assert_close(auto["sentence_embedding"], dense["sentence_embedding"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(auto["token_weights"], dense["token_weights"], atol=1e-5, rtol=1e-5)
 
 
 def test_auto_handles_an_empty_batch():
