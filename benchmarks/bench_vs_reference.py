@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="only L=128, d=384 (the headline cell)")
     parser.add_argument("--dims", type=comma_ints, default=(384, 2048), help="comma-separated d (default 384,2048)")
     parser.add_argument("--lengths", type=comma_ints, default=(32, 128, 512), help="comma-separated L (default 32,128,512)")
-    parser.add_argument("--limit-gib", type=float, default=20.0,
+    parser.add_argument("--limit-gib", type=float, default=16.0,
                         help="address-space cap; a baseline that needs more is reported as out of memory")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
