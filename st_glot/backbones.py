@@ -44,6 +44,18 @@ def smollm2_path() -> tuple[str, str]:
     return list(spec.submodule_search_locations)[0], SMOLLM2_GGUF
 
 
+def backbone_label(name_or_path: str | None, gguf_file: str | None = None) -> str:
+    """A short human-readable name for result tables: the model folder's or id's last part.
+
+    ``None`` is the embedded all-MiniLM-L6-v2 and ``"smollm2"`` the packaged SmolLM2-135M GGUF.
+    """
+    if name_or_path is None:
+        return "all-MiniLM-L6-v2"
+    if name_or_path == "smollm2":
+        return SMOLLM2_GGUF.removesuffix(".gguf")
+    return gguf_file.removesuffix(".gguf") if gguf_file else os.path.basename(name_or_path.rstrip("/")) or name_or_path
+
+
 def is_decoder(backbone: Transformer) -> bool:
     """True for causal (decoder-only) language models, whose summary token is the last one."""
     config = backbone.auto_model.config

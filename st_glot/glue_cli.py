@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from st_glot.backbones import load_backbone
+from st_glot.backbones import backbone_label, load_backbone
 from st_glot.cli_args import (
     add_backbone_arguments,
     add_glot_arguments,
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as f:
         json.dump({"settings": settings, "seconds": round(time.perf_counter() - start, 1), "records": records}, f, indent=2)
     with open(os.path.join(args.output, "results.md"), "w", encoding="utf-8") as f:
-        f.write(f"# GLUE-style comparison: {args.backbone or 'all-MiniLM-L6-v2'} (scores x100)\n\n{table}\n")
+        f.write(f"# GLUE-style comparison: {backbone_label(args.backbone, args.gguf_file)} (scores x100)\n\n{table}\n")
     print()
     print(table)
     print(f"\nwrote {args.output}/results.json and results.md")

@@ -6,7 +6,7 @@ import argparse
 import os
 import time
 
-from st_glot.backbones import load_backbone
+from st_glot.backbones import backbone_label, load_backbone
 from st_glot.explanation import write_explanations
 from st_glot.cli_args import add_backbone_arguments, add_glot_arguments, comma_list, glot_kwargs
 from st_glot.poolers import POOLINGS
@@ -41,7 +41,6 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
-    name = args.backbone or "all-MiniLM-L6-v2"
     config = StressTestConfig(
         ratios=args.ratios, methods=args.methods, generator=args.generator, train_size=args.train_size,
         eval_size=args.eval_size, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     records, last = run_stress_test(backbone, config, progress=not args.quiet)
-    summary = write_results(args.output, config, os.path.basename(name.rstrip("/")), records, time.perf_counter() - start)
+    summary = write_results(args.output, config, backbone_label(args.backbone, args.gguf_file), records, time.perf_counter() - start)
     if args.explain and "glot" in last:
         model, samples = last["glot"]
         write_explanations(model, [s.text for s in samples[: args.explain]], os.path.join(args.output, "explanations"),

@@ -7,6 +7,7 @@ import json
 import pytest
 from transformers import BertTokenizerFast
 
+from st_glot.backbones import backbone_label
 from st_glot.cli import main
 from st_glot.stress_data import CONTEXTS, MODIFIERS, NOISE_WORDS, TARGET_NOUNS, generate, word_token_counter
 from st_glot.stress_test import format_table, summarise
@@ -73,3 +74,11 @@ def test_stress_test_command(tiny_bert_dir, tmp_path):
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in results["records"])
     assert (out / "accuracy.png").stat().st_size > 10_000
     assert len(list((out / "explanations").glob("*.png"))) == 2
+
+
+def test_backbone_label_names_result_tables():
+    assert backbone_label(None) == "all-MiniLM-L6-v2"
+    assert backbone_label("smollm2") == "SmolLM2-135M-Instruct.Q4_1"
+    assert backbone_label("org/model-x") == "model-x"
+    assert backbone_label("/models/llama/") == "llama"
+    assert backbone_label("/models/llama", "llama-7b.Q4_0.gguf") == "llama-7b.Q4_0"
