@@ -250,6 +250,9 @@ class TokenStateCache:
         rank, world = process_rank_and_count()
         if world > 1:
             return self._add_sharded(texts, encode_fn, batch_size, shard_size, show_progress_bar and rank == 0, rank, world)
+        texts = list(texts)
+        if not self.missing(texts):  # all in the shards already read: no need to wait for another process's fill
+            return 0
         with self._lock():
             self._load_shards(clean=True)  # another process may have added shards meanwhile
             todo = self._todo(texts)

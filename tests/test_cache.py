@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -57,6 +58,19 @@ def test_second_run_does_not_touch_the_backbone(model, tmp_path):
     again = TokenStateCache.for_backbone(model[0], tmp_path)
     assert again.add(TEXTS, _encode_fn(model, calls), show_progress_bar=False) == 0
     assert calls == [] and len(again) == 4
+
+
+def test_cached_texts_do_not_wait_for_another_writer(model, tmp_path):
+    TokenStateCache.for_backbone(model[0], tmp_path).add(TEXTS, _encode_fn(model), show_progress_bar=False)
+    reader = TokenStateCache.for_backbone(model[0], tmp_path)
+    done = []
+    with TokenStateCache.for_backbone(model[0], tmp_path)._lock():  # a writer filling other texts
+        worker = threading.Thread(target=lambda: done.append(reader.add(TEXTS[:2], _encode_fn(model), show_progress_bar=False)))
+        worker.start()
+        worker.join(timeout=30)
+    assert done == [0]
+    states, _ = reader.gather(reader.rows(TEXTS[:2]))
+    assert states.shape[0] == 2
 
 
 def test_key_covers_what_changes_states(model, tmp_path):
