@@ -8,6 +8,7 @@ from typing import Any
 from st_glot.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
 from st_glot.gnn import GNN_TYPES, JK_MODES
 from st_glot.graph import EDGE_WEIGHTS, GRAPH_NORMS
+from st_glot.pooling import INPUT_NORMS
 
 
 def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +31,9 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--graph-norm", choices=GRAPH_NORMS, default="none",
                        help="centre ('center') or standardise token states per text before the cosine; "
                             "recommended 'center' for decoder LLMs (default 'none', the paper)")
-    group.add_argument("--input-norm", choices=GRAPH_NORMS, default="none",
-                       help="the same per-text normalisation for the states the GNN and readout see (default 'none')")
+    group.add_argument("--input-norm", choices=INPUT_NORMS, default="none",
+                       help="normalisation of the states the GNN and readout see: per text ('center', 'standardize') "
+                            "or per dimension over the batch's tokens ('batchnorm'); default 'none'")
     group.add_argument("--heads", type=int, default=1)
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--scorer-hidden", type=int, default=None)

@@ -31,12 +31,16 @@ from st_glot.graph import (
 from st_glot.inputs import padded_token_states
 from st_glot.readout import AttentionReadout
 from st_glot.serialization import SavableModule
+from st_glot.token_norm import TokenBatchNorm
 
 Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
 
 #: ``backend="auto"`` runs the dense path while :func:`dense_bytes` stays within this (2 GiB).
 DENSE_BUDGET_BYTES = 2 << 30
+
+InputNorm = Literal["none", "center", "standardize", "batchnorm"]
+INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "batchnorm")
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +102,11 @@ class GLOTPooling(SavableModule):
         input_norm: the same per-sequence ``"center"``/``"standardize"`` for the
             states the GNN and the readout see (default ``"none"``). Decoder states
             with a few huge, nearly constant dimensions saturate the scorer
-            otherwise; ``"standardize"`` puts every dimension on one scale.
+            otherwise; ``"standardize"`` puts every dimension on one scale but
+            removes each text's mean token. ``"batchnorm"`` standardises each
+            dimension with statistics over all tokens of the batch (running
+            averages at inference; :class:`st_glot.token_norm.TokenBatchNorm`),
+            which keeps the differences between texts.
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -135,7 +143,7 @@ class GLOTPooling(SavableModule):
         scorer_hidden: int | None = None,
         backend: Backend = "auto",
         graph_norm: GraphNorm = "none",
-        input_norm: GraphNorm = "none",
+        input_norm: InputNorm = "none",
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
@@ -143,7 +151,7 @@ class GLOTPooling(SavableModule):
         check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
         check_choice("backend", backend, BACKENDS)
         check_choice("graph_norm", graph_norm, GRAPH_NORMS)
-        check_choice("input_norm", input_norm, GRAPH_NORMS)
+        check_choice("input_norm", input_norm, INPUT_NORMS)
         for name, value in (("embedding_dimension", embedding_dimension), ("hidden_dim", hidden_dim), ("heads", heads)):
             check_int(name, value, minimum=1)
         check_int("num_layers", num_layers, minimum=0)
@@ -172,6 +180,7 @@ class GLOTPooling(SavableModule):
         self.last_backend: str | None = None
         self.last_group_size: int | None = None
 
+        self.input_batchnorm = TokenBatchNorm(embedding_dimension) if input_norm == "batchnorm" else None
         self.token_gnn = TokenGNN(embedding_dimension, hidden_dim, num_layers, gnn=gnn, jk=jk, heads=heads, dropout=dropout)
         width = self.token_gnn.out_channels
         self.scorer_hidden = default_scorer_hidden(width) if scorer_hidden is None else scorer_hidden
@@ -182,6 +191,8 @@ class GLOTPooling(SavableModule):
         """Re-initialise every learnable parameter."""
         self.token_gnn.reset_parameters()
         self.readout.reset_parameters()
+        if self.input_batchnorm is not None:
+            self.input_batchnorm.reset_parameters()
 
     def get_embedding_dimension(self) -> int:
         """Width ``D`` of the sentence embedding."""
@@ -207,7 +218,10 @@ class GLOTPooling(SavableModule):
 
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
-        x = sequence_normalize(token_embeddings, valid, self.input_norm) if self.input_norm != "none" else token_embeddings
+        if self.input_batchnorm is not None:
+            x = self.input_batchnorm(token_embeddings, valid)  # (B, L, d)
+        else:
+            x = sequence_normalize(token_embeddings, valid, self.input_norm) if self.input_norm != "none" else token_embeddings
         x = x.to(self.readout.scorer[0].weight.dtype)
         # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
         backend, group = self.choose_backend(*valid.shape) if valid.size(1) else ("dense", valid.size(0))

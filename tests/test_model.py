@@ -42,6 +42,17 @@ def test_save_load_gives_identical_encodings(tiny_backbone, tmp_path, kwargs):
     np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
 
 
+def test_batchnorm_statistics_survive_save(tiny_backbone, tmp_path):
+    pool = GLOTPooling(tiny_backbone.get_embedding_dimension(), hidden_dim=8, graph_norm="center", input_norm="batchnorm")
+    torch.manual_seed(0)
+    pool.input_batchnorm.running_mean.normal_()
+    pool.input_batchnorm.running_var.uniform_(0.5, 2.0)
+    model = build_model(tiny_backbone, pool)
+    again = _save_and_reload(model, tmp_path / "m")
+    assert torch.equal(again[1].input_batchnorm.running_var, pool.input_batchnorm.running_var)
+    np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
+
+
 def test_adapool_save_load(tiny_backbone, tmp_path):
     model = build_model(tiny_backbone, AdaPool(tiny_backbone.get_embedding_dimension()))
     again = _save_and_reload(model, tmp_path / "m")
