@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Second half of this round's runs (after run_queue.sh): the whole grid against the research code's baseline
 # (d=2048, L=512 included, a baseline out of memory reported as such);
-# MiniLM at the paper's lr 1e-4, seeds 1 and 2 at 90 %; SmolLM2-135M at 20/50/80 %, seed 0.
+# MiniLM at the paper's lr 1e-4, seeds 1 and 2 at 90 %; SmolLM2-135M at 20/50/80 %, seed 0; GLOT with
+# input_norm="batchnorm" on the stress test and, as the readout alone (K=0), on GLUE. (GLOT with batchnorm on
+# GLUE, glue/smollm2-limit2000-glot-batchnorm, was run by hand with the same options as the readout run, K=2.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(cd "${BIN:-.venv/bin}" && pwd)
@@ -15,3 +17,15 @@ $BIN/st-glot stress-test "${smol[@]}" --methods glot --graph-norm center --input
   --output "$out/stress/smollm2-balanced-center-inputstd-tau0.3-ratios" > /dev/null 2>&1
 $BIN/st-glot stress-test "${smol[@]}" --methods adapool,mean,max,cls --output "$out/stress/smollm2-balanced-baselines-ratios" \
   > /dev/null 2>&1
+# GLOT with input_norm="batchnorm" (per-dimension statistics over the batch's tokens) on the same cached states.
+bn=(--methods glot --graph-norm center --input-norm batchnorm --tau 0.3)
+$BIN/st-glot stress-test "${smol[@]}" "${bn[@]}" --output "$out/stress/smollm2-balanced-center-batchnorm-tau0.3-ratios" \
+  > /dev/null 2>&1
+$BIN/st-glot stress-test --backbone smollm2 --ratios 0.9 --seeds 0,1,2 --train-size 1000 --eval-size 300 "${stress[@]}" \
+  "${bn[@]}" --output "$out/stress/smollm2-balanced-center-batchnorm-tau0.3" > /dev/null 2>&1
+$BIN/st-glot stress-test --ratios 0.9 --seeds 0,1,2 --train-size 2000 --eval-size 500 "${stress[@]}" "${bn[@]}" \
+  --output "$out/stress/minilm-balanced-lr1e-3-center-batchnorm-glot" > /dev/null 2>&1
+glue=(--backbone smollm2 --task cola,sst2,stsb,mrpc --data-dir "${ST_GLOT_DATA:-../shared/data}" --limit 2000 --pooling glot
+      --graph-norm center --input-norm batchnorm --tau 0.3 "$@")
+$BIN/st-glot glue "${glue[@]}" --num-layers 0 --output "$out/glue/smollm2-limit2000-readout-batchnorm" \
+  > "$out/glue-smollm2-readout-batchnorm.txt" 2>&1
