@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second half of this round's runs (after run_queue.sh): the whole grid against the research code's baseline
 # (d=2048, L=512 included, a baseline out of memory reported as such);
-# MiniLM at the paper's lr 1e-4, seeds 1 and 2 at 90 %; SmolLM2-135M at 20/50/80 %, seed 0; GLOT with
+# MiniLM at the paper's lr 1e-4, seeds 1 and 2 at 90 %; SmolLM2-135M at 20/50/80 %, seed 0 (500/200 texts: the backbone is slow here); GLOT with
 # input_norm="batchnorm" on the stress test and, as the readout alone (K=0), on GLUE. (GLOT with batchnorm on
 # GLUE, glue/smollm2-limit2000-glot-batchnorm, was run by hand with the same options as the readout run, K=2.)
 set -uo pipefail
@@ -12,7 +12,7 @@ stress=(--quiet --explain 0 "$@")
 (cd benchmarks && $BIN/python bench_vs_reference.py --repeats 3 --threads 2) > "$out/vs_reference.txt" 2>&1
 $BIN/st-glot stress-test --lr 1e-4 --ratios 0.9 --seeds 1,2 --train-size 2000 --eval-size 500 "${stress[@]}" \
   --output "$out/stress/minilm-balanced-lr1e-4-seeds12" > /dev/null 2>&1
-smol=(--backbone smollm2 --ratios 0.2,0.5,0.8 --seeds 0 --train-size 1000 --eval-size 300 "${stress[@]}")
+smol=(--backbone smollm2 --ratios 0.2,0.5,0.8 --seeds 0 --train-size 500 --eval-size 200 "${stress[@]}")
 $BIN/st-glot stress-test "${smol[@]}" --methods glot --graph-norm center --input-norm standardize --tau 0.3 \
   --output "$out/stress/smollm2-balanced-center-inputstd-tau0.3-ratios" > /dev/null 2>&1
 $BIN/st-glot stress-test "${smol[@]}" --methods adapool,mean,max,cls --output "$out/stress/smollm2-balanced-baselines-ratios" \
