@@ -6,12 +6,14 @@
 # (500/200 texts: the backbone is slow on this CPU); the readout alone (K=0) with batchnorm on GLUE.
 # (GLOT with batchnorm on GLUE, glue/smollm2-limit2000-glot-batchnorm, was run by hand with the readout run's
 # options and K=2.)
+# The "batchnorm" result folders below were made with the former input_norm="batchnorm" (batch statistics in
+# training), since replaced by "running" (see st_glot/token_norm.py); the script now passes "running".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(cd "${BIN:-.venv/bin}" && pwd)
 out=benchmarks/results
 stress=(--quiet --explain 0 "$@")
-bn=(--methods glot --graph-norm center --input-norm batchnorm --tau 0.3)
+bn=(--methods glot --graph-norm center --input-norm running --tau 0.3)
 $BIN/st-glot stress-test --backbone smollm2 --ratios 0.9 --seeds 0,1,2 --train-size 1000 --eval-size 300 "${stress[@]}" \
   "${bn[@]}" --output "$out/stress/smollm2-balanced-center-batchnorm-tau0.3" > /dev/null 2>&1
 $BIN/st-glot stress-test --ratios 0.9 --seeds 0,1,2 --train-size 2000 --eval-size 500 "${stress[@]}" "${bn[@]}" \
@@ -27,6 +29,6 @@ $BIN/st-glot stress-test "${smol[@]}" --methods adapool,mean,max,cls --output "$
 $BIN/st-glot stress-test "${smol[@]}" --methods glot --graph-norm center --input-norm standardize --tau 0.3 \
   --output "$out/stress/smollm2-balanced-center-inputstd-tau0.3-ratios" > /dev/null 2>&1
 glue=(--backbone smollm2 --task cola,sst2,stsb,mrpc --data-dir "${ST_GLOT_DATA:-../shared/data}" --limit 2000 --pooling glot
-      --graph-norm center --input-norm batchnorm --tau 0.3 "$@")
+      --graph-norm center --input-norm running --tau 0.3 "$@")
 $BIN/st-glot glue "${glue[@]}" --num-layers 0 --output "$out/glue/smollm2-limit2000-readout-batchnorm" \
   > "$out/glue-smollm2-readout-batchnorm.txt" 2>&1

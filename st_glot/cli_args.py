@@ -30,10 +30,10 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, default="binary")
     group.add_argument("--graph-norm", choices=GRAPH_NORMS, default="none",
                        help="centre ('center') or standardise token states per text before the cosine; "
-                            "recommended: 'center' with --input-norm batchnorm --tau 0.3 (default 'none', the paper)")
+                            "recommended: 'center' with --input-norm running --tau 0.3 (default 'none', the paper)")
     group.add_argument("--input-norm", choices=INPUT_NORMS, default="none",
                        help="normalisation of the states the GNN and readout see: per text ('center', 'standardize') "
-                            "or per dimension over the batch's tokens ('batchnorm'); default 'none'")
+                            "or per dimension over all training tokens ('running'); default 'none'")
     group.add_argument("--heads", type=int, default=1)
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--scorer-hidden", type=int, default=None)

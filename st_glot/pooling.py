@@ -31,7 +31,7 @@ from st_glot.graph import (
 from st_glot.inputs import padded_token_states
 from st_glot.readout import AttentionReadout
 from st_glot.serialization import SavableModule
-from st_glot.token_norm import TokenBatchNorm
+from st_glot.token_norm import TokenRunningNorm
 
 Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
@@ -39,8 +39,8 @@ BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
 #: ``backend="auto"`` runs the dense path while :func:`dense_bytes` stays within this (2 GiB).
 DENSE_BUDGET_BYTES = 2 << 30
 
-InputNorm = Literal["none", "center", "standardize", "batchnorm"]
-INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "batchnorm")
+InputNorm = Literal["none", "center", "standardize", "running"]
+INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +103,11 @@ class GLOTPooling(SavableModule):
             states the GNN and the readout see (default ``"none"``). Decoder states
             with a few huge, nearly constant dimensions saturate the scorer
             otherwise; ``"standardize"`` puts every dimension on one scale but
-            removes each text's mean token. ``"batchnorm"`` standardises each
-            dimension with statistics over all tokens of the batch (running
-            averages at inference; :class:`st_glot.token_norm.TokenBatchNorm`),
-            which keeps the differences between texts.
+            removes each text's mean token. ``"running"`` standardises each
+            dimension with the mean and variance of every token seen in training,
+            the same statistics in training and inference
+            (:class:`st_glot.token_norm.TokenRunningNorm`), which keeps the
+            differences between texts.
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -180,7 +181,7 @@ class GLOTPooling(SavableModule):
         self.last_backend: str | None = None
         self.last_group_size: int | None = None
 
-        self.input_batchnorm = TokenBatchNorm(embedding_dimension) if input_norm == "batchnorm" else None
+        self.input_running_norm = TokenRunningNorm(embedding_dimension) if input_norm == "running" else None
         self.token_gnn = TokenGNN(embedding_dimension, hidden_dim, num_layers, gnn=gnn, jk=jk, heads=heads, dropout=dropout)
         width = self.token_gnn.out_channels
         self.scorer_hidden = default_scorer_hidden(width) if scorer_hidden is None else scorer_hidden
@@ -191,8 +192,8 @@ class GLOTPooling(SavableModule):
         """Re-initialise every learnable parameter."""
         self.token_gnn.reset_parameters()
         self.readout.reset_parameters()
-        if self.input_batchnorm is not None:
-            self.input_batchnorm.reset_parameters()
+        if self.input_running_norm is not None:
+            self.input_running_norm.reset_parameters()
 
     def get_embedding_dimension(self) -> int:
         """Width ``D`` of the sentence embedding."""
@@ -218,8 +219,8 @@ class GLOTPooling(SavableModule):
 
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(features, self.embedding_dimension, "GLOTPooling")  # (B, L, d), (B, L)
-        if self.input_batchnorm is not None:
-            x = self.input_batchnorm(token_embeddings, valid)  # (B, L, d)
+        if self.input_running_norm is not None:
+            x = self.input_running_norm(token_embeddings, valid)  # (B, L, d)
         else:
             x = sequence_normalize(token_embeddings, valid, self.input_norm) if self.input_norm != "none" else token_embeddings
         x = x.to(self.readout.scorer[0].weight.dtype)

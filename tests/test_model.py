@@ -42,14 +42,17 @@ def test_save_load_gives_identical_encodings(tiny_backbone, tmp_path, kwargs):
     np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
 
 
-def test_batchnorm_statistics_survive_save(tiny_backbone, tmp_path):
-    pool = GLOTPooling(tiny_backbone.get_embedding_dimension(), hidden_dim=8, graph_norm="center", input_norm="batchnorm")
+def test_running_norm_statistics_survive_save(tiny_backbone, tmp_path):
+    pool = GLOTPooling(tiny_backbone.get_embedding_dimension(), hidden_dim=8, graph_norm="center", input_norm="running")
     torch.manual_seed(0)
-    pool.input_batchnorm.running_mean.normal_()
-    pool.input_batchnorm.running_var.uniform_(0.5, 2.0)
+    norm = pool.input_running_norm
+    norm.running_mean.normal_()
+    norm.running_var.uniform_(0.5, 2.0)
+    norm.num_tokens.fill_(123)
     model = build_model(tiny_backbone, pool)
     again = _save_and_reload(model, tmp_path / "m")
-    assert torch.equal(again[1].input_batchnorm.running_var, pool.input_batchnorm.running_var)
+    loaded = again[1].input_running_norm
+    assert torch.equal(loaded.running_var, norm.running_var) and loaded.num_tokens.item() == 123
     np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
 
 

@@ -88,26 +88,33 @@ def test_input_norm_standardizes_what_the_readout_sees():
     torch.testing.assert_close(z[b], weights[b, :n] @ standardised, atol=1e-5, rtol=1e-5)
 
 
-def test_input_batchnorm_by_hand():
-    """K=0 with input_norm='batchnorm': statistics over every valid token of the batch, padding ignored."""
-    x, mask = _batch()
-    x = x * torch.linspace(0.5, 20.0, 16) + 3.0  # dimensions on very different scales
-    x[mask == 0] = 1e4  # padding must not reach the statistics
-    pool = GLOTPooling(16, num_layers=0, input_norm="batchnorm").train()
-    z, weights = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
-    tokens = x[mask.bool()]  # (N, 16)
-    mean, var = tokens.mean(0), tokens.var(0, unbiased=False)
-    for b in range(x.size(0)):
-        valid = mask[b].bool()
-        normalised = (x[b, valid] - mean) / torch.sqrt(var + 1e-5)
-        torch.testing.assert_close(z[b], weights[b, valid] @ normalised, atol=1e-4, rtol=1e-4)
-    norm = pool.input_batchnorm
-    torch.testing.assert_close(norm.running_mean, 0.1 * mean)
-    torch.testing.assert_close(norm.running_var, 0.9 + 0.1 * tokens.var(0, unbiased=True))
-    pool.eval()
+def test_input_running_norm_by_hand():
+    """K=0 with input_norm='running': statistics of every valid token of every training batch, padding ignored."""
+    pool = GLOTPooling(16, num_layers=0, input_norm="running").train()
+    seen = []
+    for seed in (0, 1):
+        x, mask = _batch(seed=seed)
+        x = x * torch.linspace(0.5, 20.0, 16) + 3.0 * (seed + 1)  # dimensions on very different scales, batches apart
+        x[mask == 0] = 1e4  # padding must not reach the statistics
+        z, weights = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+        seen.append(x[mask.bool()])  # (N, 16)
+        tokens = torch.cat(seen)  # every token so far, the current batch included
+        mean, var = tokens.mean(0), tokens.var(0, unbiased=False)
+        for b in range(x.size(0)):
+            valid = mask[b].bool()
+            normalised = (x[b, valid] - mean) / torch.sqrt(var + 1e-5)
+            torch.testing.assert_close(z[b], weights[b, valid] @ normalised, atol=1e-4, rtol=1e-4)
+    norm = pool.input_running_norm
+    assert norm.num_tokens.item() == len(tokens)
+    torch.testing.assert_close(norm.running_mean, mean)
+    torch.testing.assert_close(norm.running_var, var)
+    pool.eval()  # inference: the same statistics, left unchanged
+    x, mask = _batch(seed=2)
     z_eval, weights_eval = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
-    normalised = (x[0] - norm.running_mean) / torch.sqrt(norm.running_var + 1e-5)
+    normalised = (x[0] - mean) / torch.sqrt(var + 1e-5)
     torch.testing.assert_close(z_eval[0], weights_eval[0] @ normalised, atol=1e-4, rtol=1e-4)
+    assert norm.num_tokens.item() == len(tokens)
+    torch.testing.assert_close(norm.running_mean, mean)
 
 
 def test_readout_by_hand():
@@ -137,7 +144,7 @@ def test_adapool_is_glot_without_layers():
 
 
 @pytest.mark.parametrize("graph_norm,input_norm", [("none", "none"), ("center", "none"), ("standardize", "none"),
-                                                   ("center", "standardize"), ("none", "center"), ("center", "batchnorm")])
+                                                   ("center", "standardize"), ("none", "center"), ("center", "running")])
 def test_graph_norm_dense_equals_pyg(graph_norm, input_norm):
     x, mask = _batch()
     x = x + 3 * torch.randn(16)  # a shared direction, as in decoder states
