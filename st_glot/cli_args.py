@@ -47,12 +47,19 @@ def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "input_norm": args.input_norm}
 
 
+def add_group_by_length_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--group-by-length", action="store_true",
+                        help="batches of similar-length texts: faster, but where length follows the label "
+                             "they hold mostly one class (default: random batches)")
+
+
 def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=int, default=3)
     group.add_argument("--batch-size", type=int, default=32)
     group.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
     group.add_argument("--seed", type=int, default=42)
+    add_group_by_length_argument(group)
     group.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})")
     group.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
 

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     records = run_glue(backbone, args.task, args.pooling, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
                        glot_kwargs=glot_kwargs(args), epochs=args.epochs, batch_size=args.batch_size,
-                       learning_rate=args.lr, cache_dir=args.cache_dir, cache_dtype=args.cache_dtype)
+                       learning_rate=args.lr, cache_dir=args.cache_dir, cache_dtype=args.cache_dtype,
+                       group_by_length=args.group_by_length)
     table = format_table(records, args.paper_backbone)
     os.makedirs(args.output, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k != "func"}

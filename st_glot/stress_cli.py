@@ -8,7 +8,7 @@ import time
 
 from st_glot.backbones import backbone_label, load_backbone
 from st_glot.explanation import write_explanations
-from st_glot.cli_args import add_backbone_arguments, add_glot_arguments, comma_list, glot_kwargs
+from st_glot.cli_args import add_backbone_arguments, add_glot_arguments, add_group_by_length_argument, comma_list, glot_kwargs
 from st_glot.poolers import POOLINGS
 from st_glot.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
 from st_glot.stress_data import DISTRACTOR_RATIOS, GENERATORS
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")
     parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
+    add_group_by_length_argument(parser)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     parser.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
     parser.add_argument("--explain", type=int, default=4, metavar="N",
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         ratios=args.ratios, methods=args.methods, generator=args.generator, train_size=args.train_size,
         eval_size=args.eval_size, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         seeds=args.seeds, glot=glot_kwargs(args), cache_dir=args.cache_dir, cache_dtype=args.cache_dtype,
+        group_by_length=args.group_by_length,
     )
     start = time.perf_counter()
     records, last = run_stress_test(backbone, config, progress=not args.quiet)

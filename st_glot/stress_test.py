@@ -48,6 +48,7 @@ class StressTestConfig:
     glot: dict[str, Any] = field(default_factory=dict)
     cache_dir: str = DEFAULT_CACHE_DIR
     cache_dtype: str = "float16"
+    group_by_length: bool = False
 
 
 def stress_data(backbone: Transformer, config: StressTestConfig, ratio: float, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -82,7 +83,7 @@ def run_stress_test(
                 backbone, _dataset(train), _dataset(evaluation), config.methods, loss="classification", seed=seed,
                 glot_kwargs=config.glot, epochs=config.epochs, batch_size=config.batch_size,
                 learning_rate=config.learning_rate, cache_dir=config.cache_dir, cache_dtype=config.cache_dtype,
-                show_progress_bar=progress,
+                group_by_length=config.group_by_length, show_progress_bar=progress,
             )
             for method, result, model in runs:
                 records.append({"seed": seed, "ratio": ratio, "method": method,

@@ -8,14 +8,14 @@ level tasks read. ``"running"`` rescales every dimension with the mean and
 variance of all valid tokens seen in training, so differences between texts
 survive.
 
-Why not batch normalisation: training batches are length-bucketed
-(:mod:`st_glot.sampler`), and where length follows the label a batch holds
-mostly one class. BatchNorm then normalises each training batch with its own,
+Why not batch normalisation: training batches may be grouped by length
+(``fit(group_by_length=True)``), and where length follows the label a batch then
+holds mostly one class. BatchNorm normalises each training batch with its own,
 label-dependent statistics and inference with running averages, a mismatch the
-model learns to exploit: measured on the stress test's reference generator
-(label-0 texts ~11 words longer) with SmolLM2-135M at 20 % distractors, GLOT
-fitted the training set in 10 epochs (loss 0.016) and scored 0.62 on held-out texts. With a
-frozen backbone the token distribution does not drift, so one set of
+model learns to exploit: on the stress test's reference generator (label-0
+texts ~11 words longer) with SmolLM2-135M at 20 % distractors, GLOT fitted the
+training set in 10 epochs (loss 0.016) and scored 0.62 on held-out texts. With
+a frozen backbone the token distribution does not drift, so one set of
 statistics, accumulated exactly, serves training and inference alike.
 """
 

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     model = make_model(backbone, pooler, normalize=loss != "classification")
     result = fit(model, train, loss=loss, eval_dataset=dev, epochs=args.epochs, batch_size=args.batch_size,
                  learning_rate=args.lr, cache_dir=args.cache_dir, cache_dtype=args.cache_dtype, seed=args.seed,
-                 output_dir=args.output)
+                 group_by_length=args.group_by_length, output_dir=args.output)
     summary = {
         "task": args.task, "pooling": args.pooling, "loss": loss, "backbone": args.backbone or "all-MiniLM-L6-v2 (embedded)",
         "train_rows": len(train), "eval_rows": len(dev), "metrics": result.metrics,

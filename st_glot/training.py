@@ -97,6 +97,7 @@ def fit(
     cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
     cache_dtype: str = "float16",
     use_cache: bool = True,
+    group_by_length: bool = False,
     num_labels: int | None = None,
     seed: int = 42,
     prompt: str | None = None,
@@ -119,19 +120,25 @@ def fit(
         cache_dir: root folder of the token-state cache.
         cache_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
         use_cache: False runs the (frozen) backbone in every step instead.
+        group_by_length: batches of texts of similar length (less padding in the
+            ``(B, L, L)`` graph, so faster) instead of sentence-transformers'
+            random batches; needs ``use_cache``. Off by default: where length
+            follows the label, such batches hold mostly one class, which slows
+            learning (the stress test's reference generator, SmolLM2-135M, 20 %
+            distractors, 3 epochs: GLOT 0.710 grouped, 0.950 random).
         num_labels: classes for ``"classification"``; inferred from the labels if None.
         prompt: a prompt prepended to every text (part of the cache key).
         output_dir: if given, the trained model (and head) are saved there.
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
             interrupted run resumes from the latest complete one (model, optimizer,
             trainer state and, for ``"classification"``, the head).
+        eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
+        show_progress_bar: progress bars for precompute and training.
 
     Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process
     computes every N-th missing text into the shared cache, training runs
     data-parallel with ``batch_size`` as the global batch (each process takes
     ``batch_size / N`` rows of it), and only rank 0 writes ``output_dir``.
-        eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
-        show_progress_bar: progress bars for precompute and training.
 
     Returns:
         A :class:`FitResult`.
@@ -139,12 +146,15 @@ def fit(
     check_choice("loss", loss, LOSSES)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
+    if group_by_length and not use_cache:
+        raise ValueError("group_by_length=True needs use_cache=True: the text lengths come from the token-state cache.")
     columns = text_columns(train_dataset)
     if not columns:
         raise ValueError(f"train_dataset has no text column (columns: {train_dataset.column_names}).")
     backbone = model[0]
     result = FitResult(head=None)
     world = _join_process_group(model)
+    sampler = None  # sentence-transformers' random batches
 
     with frozen(backbone):
         if use_cache:
@@ -158,10 +168,11 @@ def fit(
             result.precompute_seconds = time.perf_counter() - start
             result.cache_dir = str(cache.directory)
             train_model = SentenceTransformer(modules=[CachedTokenStates(cache), *list(model)[1:]], device=str(model.device))
-            row_lengths = torch.stack([torch.from_numpy(cache.lengths)[cache.rows(train_dataset[c])] for c in columns]).amax(0)
-            sampler = partial(LengthBucketBatchSampler, lengths=row_lengths.tolist())
+            if group_by_length:
+                row_lengths = torch.stack([torch.from_numpy(cache.lengths)[cache.rows(train_dataset[c])] for c in columns]).amax(0)
+                sampler = partial(LengthBucketBatchSampler, lengths=row_lengths.tolist())
         else:
-            train_model, sampler = model, None
+            train_model = model
 
         torch.manual_seed(seed)  # the same head initialisation on every process
         loss_module, result.head = _make_loss(loss, train_model, train_dataset, columns, num_labels)

@@ -123,3 +123,25 @@ def test_length_buckets_partition_and_group():
     assert batches == list(sampler)  # deterministic for a seed and epoch
     sampler.set_epoch(1)
     assert batches != list(sampler)
+
+
+def test_group_by_length_chooses_the_batches(tiny_backbone, tmp_path):
+    """Random batches by default; with group_by_length=True, batches of similar length."""
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(WORDS, n)) for n in rng.integers(1, 40, size=128)]
+    data = Dataset.from_dict({"text": texts, "label": [int(len(t.split()) > 20) for t in texts]})
+    spreads = {}
+    for grouped in (True, False):
+        model = build_model(tiny_backbone, GLOTPooling(32, hidden_dim=8))
+        lengths = []  # valid tokens of each text of each training batch
+        model[1].register_forward_hook(lambda m, args, out: lengths.append(out["attention_mask"].sum(1)) if m.training else None)
+        fit(model, data, loss="classification", epochs=1, batch_size=16, cache_dir=tmp_path, group_by_length=grouped,
+            show_progress_bar=False)
+        assert sum(len(batch) for batch in lengths) == len(texts)
+        spreads[grouped] = np.mean([float(batch.max() - batch.min()) for batch in lengths])
+    assert spreads[True] < spreads[False] / 4
+
+
+def test_group_by_length_needs_the_cache(model):
+    with pytest.raises(ValueError, match="group_by_length=True needs use_cache=True"):
+        fit(model, _pairs(8), use_cache=False, group_by_length=True, show_progress_bar=False)
