@@ -3,8 +3,8 @@
 # the balanced generator at 20/50/80 % (90 %: smollm2-balanced-center-batchnorm-tau0.3 and its baselines), then
 # the paper's generator at all four ratios. GLOT with the recommended graph; all four baselines on the same states.
 # GLOT in these folders ran with the former input_norm="batchnorm" (batch statistics in training), since replaced
-# by "running" (st_glot/token_norm.py); the script now passes "running". The reference generator's seed 2 and
-# the reruns with "running": run_queue_6.sh.
+# by "running" (st_glot/token_norm.py); the script now passes "running". Of the reference generator only seed 0
+# finished here (seed 1 was stopped once "running" replaced "batchnorm"); its reruns: run_queue_6.sh, run_queue_7.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(cd "${BIN:-.venv/bin}" && pwd)
