@@ -48,6 +48,7 @@ def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_group_by_length_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--group-by-length``: :func:`st_glot.training.fit`'s ``group_by_length``."""
     parser.add_argument("--group-by-length", action="store_true",
                         help="batches of similar-length texts: faster, but where length follows the label "
                              "they hold mostly one class (default: random batches)")
