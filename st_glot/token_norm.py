@@ -65,14 +65,14 @@ class TokenRunningNorm(nn.Module):
 
     @torch.no_grad()
     def update(self, tokens: Tensor) -> None:
-        """Merge ``(N, d)`` fp32 tokens into the statistics."""
-        seen, count = self.num_tokens.item(), tokens.size(0)
-        total = seen + count
+        """Merge ``(N, d)`` fp32 tokens into the statistics (no host sync: the count stays a tensor)."""
+        count = tokens.size(0)
+        weight = count / (self.num_tokens + count)  # () m / (n + m)
         batch_var, batch_mean = torch.var_mean(tokens, dim=0, correction=0)  # (d,), (d,)
         delta = batch_mean - self.running_mean  # (d,)
-        self.running_var.mul_(seen / total).add_(batch_var * (count / total) + delta.square() * (seen * count / total**2))
-        self.running_mean.add_(delta * (count / total))
-        self.num_tokens.fill_(total)
+        self.running_var.mul_(1 - weight).add_(batch_var * weight + delta.square() * (weight * (1 - weight)))
+        self.running_mean.add_(delta * weight)
+        self.num_tokens.add_(count)
 
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:
         """``(B, L, d)`` states and ``(B, L)`` mask → ``(B, L, d)`` fp32, padding 0."""
