@@ -22,8 +22,8 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -32,10 +32,34 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def corpus_text() -> str:
     """English prose from the standard library's module docstrings (deterministic, offline)."""
-    import argparse, collections, functools, inspect, json as json_module, logging, pathlib, re, subprocess, threading, typing, unittest  # noqa: E401
+    import argparse  # noqa: E401
+    import collections
+    import functools
+    import inspect
+    import json as json_module
+    import logging
+    import pathlib
+    import re
+    import subprocess
+    import threading
+    import typing
+    import unittest
 
     texts = []
-    for module in (argparse, collections, functools, inspect, json_module, logging, pathlib, re, subprocess, threading, typing, unittest):
+    for module in (
+        argparse,
+        collections,
+        functools,
+        inspect,
+        json_module,
+        logging,
+        pathlib,
+        re,
+        subprocess,
+        threading,
+        typing,
+        unittest,
+    ):
         for _, obj in sorted(vars(module).items()):
             doc = inspect.getdoc(obj) if callable(obj) else None
             if doc and len(doc) > 200:
@@ -56,7 +80,9 @@ def minilm_states(batch_size: int, length: int) -> torch.Tensor:
     body = length - 2
     if len(ids) < batch_size * body:
         raise ValueError(f"corpus has {len(ids)} tokens, fewer than B*(L-2) = {batch_size * body}")
-    windows = [[tokenizer.cls_token_id] + ids[k * body : (k + 1) * body] + [tokenizer.sep_token_id] for k in range(batch_size)]
+    windows = [
+        [tokenizer.cls_token_id] + ids[k * body : (k + 1) * body] + [tokenizer.sep_token_id] for k in range(batch_size)
+    ]
     with torch.inference_mode():
         return model(input_ids=torch.tensor(windows)).last_hidden_state.clone()  # (B, L, 384)
 
@@ -124,6 +150,7 @@ def write_results(name: str, payload: dict[str, object]) -> Path:
 
 def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     """Print ``rows`` as a markdown table with the given columns."""
+
     def cell(value: object) -> str:
         return f"{value:.3g}" if isinstance(value, float) else str(value)
 

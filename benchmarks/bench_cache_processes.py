@@ -23,13 +23,13 @@ from _common import print_table, write_results
 def fill(data_dir: str, cache_dir: str) -> None:
     """Body of one process: fill the cache for STS-B train (run under torchrun)."""
     import torch.distributed as dist
-
-    from st_glot.backbones import load_backbone
-    from st_glot.cache import TokenStateCache
-    from st_glot.data import load_task
-    from st_glot.frozen import backbone_states
-    from st_glot.poolers import make_model
     from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from st_glot.evaluation.tasks import load_task
+    from st_glot.models.backbones import load_backbone
+    from st_glot.models.factory import make_model
+    from st_glot.training.cache import TokenStateCache
+    from st_glot.training.frozen import backbone_states
 
     dist.init_process_group("gloo")
     train, _ = load_task("stsb", data_dir)
@@ -38,8 +38,11 @@ def fill(data_dir: str, cache_dir: str) -> None:
     cache = TokenStateCache.for_backbone(backbone, cache_dir)
     dist.barrier()
     start = time.perf_counter()
-    computed = cache.add(list(train["sentence1"]) + list(train["sentence2"]), lambda b: backbone_states(model, b),
-                         show_progress_bar=False)
+    computed = cache.add(
+        list(train["sentence1"]) + list(train["sentence2"]),
+        lambda b: backbone_states(model, b),
+        show_progress_bar=False,
+    )
     if dist.get_rank() == 0:
         print(json.dumps({"texts": computed, "seconds": time.perf_counter() - start}))
     dist.destroy_process_group()
@@ -58,9 +61,24 @@ def main() -> None:
     for n in [int(p) for p in args.processes.split(",")]:
         with tempfile.TemporaryDirectory() as cache_dir:
             env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // n))}
-            done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(n),
-                                   __file__, "--data-dir", args.data_dir, "--fill", cache_dir],
-                                  env=env, capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--nproc_per_node",
+                    str(n),
+                    __file__,
+                    "--data-dir",
+                    args.data_dir,
+                    "--fill",
+                    cache_dir,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append({"processes": n, "threads_each": env["OMP_NUM_THREADS"], **result})
     for row in rows:

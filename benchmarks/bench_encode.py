@@ -16,11 +16,11 @@ import argparse
 import random
 
 import torch
+from _common import corpus_text, print_table, time_side_by_side, write_results
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
-from _common import corpus_text, print_table, time_side_by_side, write_results
 from st_glot import GLOTPooling, default_backbone_path
 
 
@@ -46,18 +46,33 @@ def main() -> None:
     d = backbone.get_embedding_dimension()
     models = {
         "mean": SentenceTransformer(modules=[backbone, Pooling(d, "mean")], device="cpu"),
-        "glot": SentenceTransformer(modules=[backbone, GLOTPooling(d, hidden_dim=128, num_layers=2, tau=0.3)], device="cpu"),
+        "glot": SentenceTransformer(
+            modules=[backbone, GLOTPooling(d, hidden_dim=128, num_layers=2, tau=0.3)], device="cpu"
+        ),
     }
     texts = sentences(args.count)
     lengths = [len(ids) for ids in backbone.tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
-    times = time_side_by_side({name: (lambda m=m: m.encode(texts, batch_size=32)) for name, m in models.items()},
-                              args.repeats)
-    rows = [{"pooling": name, "sentences_per_s": args.count / seconds, "seconds": seconds} for name, seconds in times.items()]
+    times = time_side_by_side(
+        {name: (lambda m=m: m.encode(texts, batch_size=32)) for name, m in models.items()}, args.repeats
+    )
+    rows = [
+        {"pooling": name, "sentences_per_s": args.count / seconds, "seconds": seconds}
+        for name, seconds in times.items()
+    ]
     ratio = times["mean"] / times["glot"]
     print_table(rows, ["pooling", "sentences_per_s", "seconds"])
     print(f"GLOT / mean throughput: {ratio:.3f} (tokens per text {min(lengths)}-{max(lengths)})")
-    write_results("encode", {"threads": args.threads, "count": args.count, "min_tokens": min(lengths),
-                             "max_tokens": max(lengths), "rows": rows, "glot_over_mean": ratio})
+    write_results(
+        "encode",
+        {
+            "threads": args.threads,
+            "count": args.count,
+            "min_tokens": min(lengths),
+            "max_tokens": max(lengths),
+            "rows": rows,
+            "glot_over_mean": ratio,
+        },
+    )
 
 
 if __name__ == "__main__":

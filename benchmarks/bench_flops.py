@@ -35,8 +35,14 @@ from __future__ import annotations
 import argparse
 
 import torch
+from _common import (
+    anisotropic_states,
+    minilm_states,
+    print_table,
+    time_side_by_side,
+    write_results,
+)
 
-from _common import anisotropic_states, minilm_states, print_table, time_side_by_side, write_results
 from st_glot import GLOTPooling
 
 
@@ -71,8 +77,14 @@ def measure(x: torch.Tensor, repeats: int, hidden: int = 128, layers: int = 2, s
     achieved = flops["total"] / times["step"]
     peak = 2 * size**3 / times["matmul"]
     return {
-        "B": B, "L": L, "d": d, "step_ms": 1e3 * times["step"], "step_gflop": flops["total"] / 1e9,
-        "achieved_gflops": achieved / 1e9, "matmul_gflops": peak / 1e9, "utilisation": achieved / peak,
+        "B": B,
+        "L": L,
+        "d": d,
+        "step_ms": 1e3 * times["step"],
+        "step_gflop": flops["total"] / 1e9,
+        "achieved_gflops": achieved / 1e9,
+        "matmul_gflops": peak / 1e9,
+        "utilisation": achieved / peak,
         "backend": pool.last_backend,
     }
 

@@ -49,17 +49,38 @@ CELLS = [(8, 512), (4, 2048), (1, 8192), (4, 8192)]
 
 
 def run_cell(B: int, L: int, tau: float, backend: str, limit_gib: float, threads: int) -> dict[str, object]:
-    code = CELL.format(bench=str(Path(__file__).resolve().parent), B=B, L=L, tau=tau, backend=backend,
-                       limit=int(limit_gib * 2**30), threads=threads)
+    code = CELL.format(
+        bench=str(Path(__file__).resolve().parent),
+        B=B,
+        L=L,
+        tau=tau,
+        backend=backend,
+        limit=int(limit_gib * 2**30),
+        threads=threads,
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     row: dict[str, object] = {"B": B, "L": L, "d": 2048, "tau": tau, "backend": backend}
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["?"])[-1][:120]
-        return {**row, "path": "failed", "group": 0, "seconds": float("nan"), "peak_gib": float("nan"),
-                "pooler_gib": float("nan"), "error": reason}
+        return {
+            **row,
+            "path": "failed",
+            "group": 0,
+            "seconds": float("nan"),
+            "peak_gib": float("nan"),
+            "pooler_gib": float("nan"),
+            "error": reason,
+        }
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**row, "path": result["path"], "group": result["group"], "seconds": result["seconds"], "peak_gib": result["peak_kib"] / 2**20,
-            "pooler_gib": (result["peak_kib"] - result["before_kib"]) / 2**20, "error": ""}
+    return {
+        **row,
+        "path": result["path"],
+        "group": result["group"],
+        "seconds": result["seconds"],
+        "peak_gib": result["peak_kib"] / 2**20,
+        "pooler_gib": (result["peak_kib"] - result["before_kib"]) / 2**20,
+        "error": "",
+    }
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ import argparse
 import copy
 import os
 import tempfile
-import time
 
 import torch
 from _common import print_table, time_side_by_side, write_results
@@ -35,13 +34,13 @@ from sentence_transformers.sentence_transformer.losses import CoSENTLoss
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot import GLOTPooling
-from st_glot.backbones import load_backbone
-from st_glot.cache import TokenStateCache
-from st_glot.cached_input import CachedTokenStates
-from st_glot.data import load_task
-from st_glot.frozen import backbone_states, frozen
-from st_glot.poolers import make_model
-from st_glot.training import fit
+from st_glot.evaluation.tasks import load_task
+from st_glot.models.backbones import load_backbone
+from st_glot.models.factory import make_model
+from st_glot.training.cache import TokenStateCache
+from st_glot.training.cached_input import CachedTokenStates
+from st_glot.training.fit import fit
+from st_glot.training.frozen import backbone_states, frozen
 
 BACKBONES = {"minilm": None, "smollm2": "smollm2"}
 
@@ -67,7 +66,9 @@ def _lora(model: SentenceTransformer):
     except ImportError:
         return None
     clone = copy.deepcopy(model)
-    targets = [n for n in ("q_proj", "v_proj", "query", "value") if any(n in m for m, _ in clone[0].auto_model.named_modules())]
+    targets = [
+        n for n in ("q_proj", "v_proj", "query", "value") if any(n in m for m, _ in clone[0].auto_model.named_modules())
+    ]
     clone[0].model = get_peft_model(clone[0].auto_model, LoraConfig(r=16, lora_alpha=32, target_modules=targets))
     return clone
 
@@ -86,8 +87,11 @@ def step_times(name: str, data_dir: str, steps: int, cache_root: str) -> dict:
     cached_model = SentenceTransformer(modules=[CachedTokenStates(cache), *list(model)[1:]], device="cpu")
     full_model = copy.deepcopy(model)
     with frozen(backbone):
-        variants = {"cached": (cached_model, list(glot.parameters())), "recompute": (model, list(model.parameters())),
-                    "full": (full_model, list(full_model.parameters()))}
+        variants = {
+            "cached": (cached_model, list(glot.parameters())),
+            "recompute": (model, list(model.parameters())),
+            "full": (full_model, list(full_model.parameters())),
+        }
         lora = _lora(full_model)
         if lora is not None:
             variants["lora"] = (lora, list(lora.parameters()))
@@ -101,12 +105,25 @@ def cache_and_quality(data_dir: str, cache_root: str, epochs: int) -> dict:
     train, dev = load_task("stsb", data_dir)
     backbone = load_backbone(None, max_seq_length=128)
     torch.manual_seed(0)
-    model = make_model(backbone, GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, tau=0.3),
-                       device="cpu")
-    result = fit(model, train, loss="cosine", eval_dataset=dev, epochs=epochs, batch_size=32, learning_rate=2e-4,
-                 cache_dir=cache_root, show_progress_bar=False)
-    cache_bytes = sum(os.path.getsize(os.path.join(result.cache_dir, f)) for f in os.listdir(result.cache_dir)
-                      if f.startswith("shard-"))
+    model = make_model(
+        backbone, GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, tau=0.3), device="cpu"
+    )
+    result = fit(
+        model,
+        train,
+        loss="cosine",
+        eval_dataset=dev,
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=2e-4,
+        cache_dir=cache_root,
+        show_progress_bar=False,
+    )
+    cache_bytes = sum(
+        os.path.getsize(os.path.join(result.cache_dir, f))
+        for f in os.listdir(result.cache_dir)
+        if f.startswith("shard-")
+    )
     distinct = len(set(train["sentence1"]) | set(train["sentence2"]) | set(dev["sentence1"]) | set(dev["sentence2"]))
     research_bytes = distinct * 128 * backbone.get_embedding_dimension() * 4
     mean_model = make_model(backbone, Pooling(backbone.get_embedding_dimension(), pooling_mode="mean"), device="cpu")
@@ -114,10 +131,15 @@ def cache_and_quality(data_dir: str, cache_root: str, epochs: int) -> dict:
     b = mean_model.encode(dev["sentence2"], convert_to_tensor=True)
     mean_spearman = spearmanr(torch.nn.functional.cosine_similarity(a, b).numpy(), dev["score"]).statistic
     return {
-        "distinct_texts": distinct, "cache_bytes": cache_bytes, "research_format_bytes": research_bytes,
+        "distinct_texts": distinct,
+        "cache_bytes": cache_bytes,
+        "research_format_bytes": research_bytes,
         "cache_fraction_of_research": cache_bytes / research_bytes,
-        "precompute_seconds": result.precompute_seconds, "train_seconds": result.train_seconds, "epochs": epochs,
-        "glot_dev_spearman": result.metrics["eval_spearman_cosine"], "mean_untrained_dev_spearman": float(mean_spearman),
+        "precompute_seconds": result.precompute_seconds,
+        "train_seconds": result.train_seconds,
+        "epochs": epochs,
+        "glot_dev_spearman": result.metrics["eval_spearman_cosine"],
+        "mean_untrained_dev_spearman": float(mean_spearman),
     }
 
 
@@ -138,14 +160,25 @@ def main() -> None:
             payload[name] = timing
             base = timing["seconds_per_step"]["cached"]
             for method, seconds in timing["seconds_per_step"].items():
-                rows.append({"backbone": name, "method": method, "ms/step": 1000 * seconds,
-                             "x cached": seconds / base, "epoch s": seconds * steps_per_epoch,
-                             "trainable": timing["trainable_parameters"][method]})
+                rows.append(
+                    {
+                        "backbone": name,
+                        "method": method,
+                        "ms/step": 1000 * seconds,
+                        "x cached": seconds / base,
+                        "epoch s": seconds * steps_per_epoch,
+                        "trainable": timing["trainable_parameters"][method],
+                    }
+                )
     print_table(rows, ["backbone", "method", "ms/step", "x cached", "epoch s", "trainable"])
-    print(f"\ncache on STS-B (max length 128): {quality['cache_bytes'] / 2**20:.1f} MiB vs research format "
-          f"{quality['research_format_bytes'] / 2**20:.1f} MiB = {quality['cache_fraction_of_research']:.3f}")
-    print(f"STS-B dev Spearman: GLOT (frozen MiniLM, {args.epochs} epochs) {quality['glot_dev_spearman']:.4f} vs "
-          f"untrained mean pooling {quality['mean_untrained_dev_spearman']:.4f}")
+    print(
+        f"\ncache on STS-B (max length 128): {quality['cache_bytes'] / 2**20:.1f} MiB vs research format "
+        f"{quality['research_format_bytes'] / 2**20:.1f} MiB = {quality['cache_fraction_of_research']:.3f}"
+    )
+    print(
+        f"STS-B dev Spearman: GLOT (frozen MiniLM, {args.epochs} epochs) {quality['glot_dev_spearman']:.4f} vs "
+        f"untrained mean pooling {quality['mean_untrained_dev_spearman']:.4f}"
+    )
     print(f"wrote {write_results('training', payload)}")
 
 

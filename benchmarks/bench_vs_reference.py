@@ -34,14 +34,20 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from _common import (
+    anisotropic_states,
+    comma_ints,
+    edge_density,
+    minilm_states,
+    print_table,
+    time_side_by_side,
+    write_results,
+)
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import dense_to_sparse, scatter, softmax
 
-from _common import (
-    anisotropic_states, comma_ints, edge_density, minilm_states, print_table, time_side_by_side, write_results,
-)
 from st_glot import GLOTPooling
 
 
@@ -148,10 +154,18 @@ def run_cell(x: Tensor, tau: float, repeats: int) -> dict[str, object]:
     fwd, fwd_failure = _time_or_fail({"ours": ours_fwd, "reference": ref_fwd}, reps)
     train, train_failure = _time_or_fail({"ours": ours_train, "reference": ref_train}, reps)
     return {
-        "L": L, "d": d, "tau": tau, "edge_density": edge_density(x, tau), "max_abs_diff": error,
+        "L": L,
+        "d": d,
+        "tau": tau,
+        "edge_density": edge_density(x, tau),
+        "max_abs_diff": error,
         "backend": ours.last_backend,
-        "fwd_ours_ms": _ms(fwd["ours"]), "fwd_ref_ms": _ms(fwd["reference"]), "fwd_speedup": _ratio(fwd),
-        "train_ours_ms": _ms(train["ours"]), "train_ref_ms": _ms(train["reference"]), "train_speedup": _ratio(train),
+        "fwd_ours_ms": _ms(fwd["ours"]),
+        "fwd_ref_ms": _ms(fwd["reference"]),
+        "fwd_speedup": _ratio(fwd),
+        "train_ours_ms": _ms(train["ours"]),
+        "train_ref_ms": _ms(train["reference"]),
+        "train_speedup": _ratio(train),
         "failure": fwd_failure or train_failure,
     }
 
@@ -161,9 +175,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="only L=128, d=384 (the headline cell)")
     parser.add_argument("--dims", type=comma_ints, default=(384, 2048), help="comma-separated d (default 384,2048)")
-    parser.add_argument("--lengths", type=comma_ints, default=(32, 128, 512), help="comma-separated L (default 32,128,512)")
-    parser.add_argument("--limit-gib", type=float, default=16.0,
-                        help="address-space cap; a baseline that needs more is reported as out of memory")
+    parser.add_argument(
+        "--lengths", type=comma_ints, default=(32, 128, 512), help="comma-separated L (default 32,128,512)"
+    )
+    parser.add_argument(
+        "--limit-gib",
+        type=float,
+        default=16.0,
+        help="address-space cap; a baseline that needs more is reported as out of memory",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -176,16 +196,39 @@ def main() -> None:
             for tau in (0.3, 0.6, 0.8):
                 rows.append(run_cell(x, tau, args.repeats))
                 print(rows[-1], flush=True)
-    columns = ["d", "L", "tau", "edge_density", "fwd_ours_ms", "fwd_ref_ms", "fwd_speedup",
-               "train_ours_ms", "train_ref_ms", "train_speedup", "failure"]
+    columns = [
+        "d",
+        "L",
+        "tau",
+        "edge_density",
+        "fwd_ours_ms",
+        "fwd_ref_ms",
+        "fwd_speedup",
+        "train_ours_ms",
+        "train_ref_ms",
+        "train_speedup",
+        "failure",
+    ]
     print_table(rows, columns)
     measured = [r[key] for r in rows for key in ("fwd_speedup", "train_speedup") if r[key] is not None]
     worst = min(measured, default=None)
     print(f"worst measured speedup over the grid: {worst:.2f}x" if worst is not None else "no cell had a baseline time")
     full = (lengths, dims) == ((32, 128, 512), (384, 2048))
-    name = "vs_reference" if full else "vs_reference_d{}_L{}".format("-".join(map(str, dims)), "-".join(map(str, lengths)))
-    write_results(name, {"threads": args.threads, "batch_size": 32, "hidden_dim": 128, "num_layers": 2,
-                         "limit_gib": args.limit_gib, "rows": rows, "worst_speedup": worst})
+    name = (
+        "vs_reference" if full else "vs_reference_d{}_L{}".format("-".join(map(str, dims)), "-".join(map(str, lengths)))
+    )
+    write_results(
+        name,
+        {
+            "threads": args.threads,
+            "batch_size": 32,
+            "hidden_dim": 128,
+            "num_layers": 2,
+            "limit_gib": args.limit_gib,
+            "rows": rows,
+            "worst_speedup": worst,
+        },
+    )
 
 
 if __name__ == "__main__":

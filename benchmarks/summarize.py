@@ -19,14 +19,31 @@ def table(rows: list[dict[str, object]], columns: list[str]) -> list[str]:
 
 
 SECTIONS = {
-    "vs_reference": ("GLOTPooling vs the research code (B=32, h=128, K=2; speedup = reference time / ours)",
-                     ["d", "L", "tau", "edge_density", "fwd_ours_ms", "fwd_ref_ms", "fwd_speedup",
-                      "train_ours_ms", "train_ref_ms", "train_speedup", "failure"]),
-    "flops": ("Training step FLOP/s vs a 2048³ fp32 matmul, same run",
-              ["B", "L", "d", "step_ms", "step_gflop", "achieved_gflops", "matmul_gflops", "utilisation"]),
+    "vs_reference": (
+        "GLOTPooling vs the research code (B=32, h=128, K=2; speedup = reference time / ours)",
+        [
+            "d",
+            "L",
+            "tau",
+            "edge_density",
+            "fwd_ours_ms",
+            "fwd_ref_ms",
+            "fwd_speedup",
+            "train_ours_ms",
+            "train_ref_ms",
+            "train_speedup",
+            "failure",
+        ],
+    ),
+    "flops": (
+        "Training step FLOP/s vs a 2048³ fp32 matmul, same run",
+        ["B", "L", "d", "step_ms", "step_gflop", "achieved_gflops", "matmul_gflops", "utilisation"],
+    ),
     "encode": ("model.encode throughput, all-MiniLM-L6-v2", ["pooling", "sentences_per_s", "seconds"]),
-    "long": ("Long inputs, d=2048, one inference forward per subprocess",
-             ["B", "L", "tau", "backend", "path", "group", "seconds", "peak_gib", "pooler_gib", "error"]),
+    "long": (
+        "Long inputs, d=2048, one inference forward per subprocess",
+        ["B", "L", "tau", "backend", "path", "group", "seconds", "peak_gib", "pooler_gib", "error"],
+    ),
 }
 
 

@@ -15,8 +15,8 @@ import sys
 
 import numpy as np
 
-from st_glot.backbones import SMOLLM2_PACKAGE, load_backbone
-from st_glot.poolers import make_model, make_pooler
+from st_glot.models.backbones import SMOLLM2_PACKAGE, load_backbone
+from st_glot.models.factory import make_model, make_pooler
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 

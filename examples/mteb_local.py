@@ -15,9 +15,14 @@ import tempfile
 
 import mteb
 
-from st_glot.backbones import load_backbone
-from st_glot.mteb_eval import classification_task_from_folder, name_model, results_table, sts_task_from_file
-from st_glot.poolers import make_model, make_pooler
+from st_glot.evaluation.mteb_tasks import (
+    classification_task_from_folder,
+    name_model,
+    results_table,
+    sts_task_from_file,
+)
+from st_glot.models.backbones import load_backbone
+from st_glot.models.factory import make_model, make_pooler
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
@@ -32,12 +37,18 @@ if data_dir is None:
     data_dir = tempfile.mkdtemp(prefix="glot-mteb-data-")
     os.makedirs(os.path.join(data_dir, "stsb"))
     os.makedirs(os.path.join(data_dir, "banking77"))
-    pairs = [("A man plays a guitar.", "A man is playing guitar.", 4.8), ("A cat sleeps.", "A dog barks loudly.", 0.4),
-             ("Stocks fell today.", "Markets dropped today.", 3.9), ("She cooks pasta.", "He rides a bike.", 0.2)]
+    pairs = [
+        ("A man plays a guitar.", "A man is playing guitar.", 4.8),
+        ("A cat sleeps.", "A dog barks loudly.", 0.4),
+        ("Stocks fell today.", "Markets dropped today.", 3.9),
+        ("She cooks pasta.", "He rides a bike.", 0.2),
+    ]
     with open(os.path.join(data_dir, "stsb", "sts-dev.csv"), "w", encoding="utf-8") as f:
         f.writelines(f"main\tnews\t2024\t{i:04d}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(pairs))
-    intents = {"card_lost": ["I lost my card", "my card is gone", "card missing", "where is my card"],
-               "top_up": ["top up my account", "add money please", "how to top up", "put cash on my card"]}
+    intents = {
+        "card_lost": ["I lost my card", "my card is gone", "card missing", "where is my card"],
+        "top_up": ["top up my account", "add money please", "how to top up", "put cash on my card"],
+    }
     for split, rows in (("train", slice(0, 3)), ("test", slice(3, 4))):
         with open(os.path.join(data_dir, "banking77", f"{split}.csv"), "w", encoding="utf-8") as f:
             f.write("text,category\n" + "".join(f'"{t}",{c}\n' for c, texts in intents.items() for t in texts[rows]))
@@ -52,5 +63,7 @@ backbone = load_backbone(None)
 model = make_model(backbone, make_pooler("glot", backbone))  # an untrained pooler: train it first for real scores
 name_model(model)  # a name derived from the weights, so MTEB's results cache never mixes two models
 print("MTEB model name:", model.model_card_data.model_name)
-result = mteb.evaluate(model, tasks, cache=mteb.ResultCache(tempfile.mkdtemp(prefix="glot-mteb-")), show_progress_bar=False)
+result = mteb.evaluate(
+    model, tasks, cache=mteb.ResultCache(tempfile.mkdtemp(prefix="glot-mteb-")), show_progress_bar=False
+)
 print(results_table(result))

@@ -19,7 +19,9 @@ backbone_path = sys.argv[1] if len(sys.argv) > 1 else default_backbone_path()
 output = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="glot-quickstart-")
 
 backbone = Transformer(backbone_path)
-pool = GLOTPooling(embedding_dimension=backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, gnn="gat", jk="cat", tau=0.3)
+pool = GLOTPooling(
+    embedding_dimension=backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, gnn="gat", jk="cat", tau=0.3
+)
 model = SentenceTransformer(modules=[backbone, pool, Normalize()])
 print(model)
 

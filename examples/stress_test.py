@@ -13,7 +13,7 @@ import argparse
 import os
 import tempfile
 
-from st_glot.cli import main
+from st_glot.cli.main import main
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
@@ -22,7 +22,10 @@ parser.add_argument("--output", default=None, help="results folder (default: a t
 args = parser.parse_args()
 
 output = args.output or tempfile.mkdtemp(prefix="glot-stress-")
-size = ["--ratios", "0.5", "--train-size", "64", "--eval-size", "32", "--epochs", "1", "--explain", "0"] if QUICK else \
-    ["--ratios", "0.2,0.5,0.8", "--train-size", "1000", "--eval-size", "300", "--epochs", "3"]
+size = (
+    ["--ratios", "0.5", "--train-size", "64", "--eval-size", "32", "--epochs", "1", "--explain", "0"]
+    if QUICK
+    else ["--ratios", "0.2,0.5,0.8", "--train-size", "1000", "--eval-size", "300", "--epochs", "3"]
+)
 main(["stress-test", "--methods", "glot,mean", "--output", output, "--quiet", *size])
 print(f"results in {output}: results.md, results.json, accuracy.png")

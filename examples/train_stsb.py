@@ -16,9 +16,9 @@ import tempfile
 from datasets import Dataset
 
 from st_glot import fit
-from st_glot.backbones import load_backbone
-from st_glot.data import load_task
-from st_glot.poolers import make_model, make_pooler
+from st_glot.evaluation.tasks import load_task
+from st_glot.models.backbones import load_backbone
+from st_glot.models.factory import make_model, make_pooler
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
@@ -28,18 +28,30 @@ parser.add_argument("--output", default=None, help="folder for the trained model
 args = parser.parse_args()
 
 if QUICK and args.data_dir is None:
-    pairs = [("a man is playing a guitar", "a man plays the guitar", 0.95), ("a cat sleeps", "a dog runs outside", 0.1),
-             ("the stock market fell", "shares dropped sharply", 0.8), ("a woman is cooking", "someone rides a bike", 0.05)]
+    pairs = [
+        ("a man is playing a guitar", "a man plays the guitar", 0.95),
+        ("a cat sleeps", "a dog runs outside", 0.1),
+        ("the stock market fell", "shares dropped sharply", 0.8),
+        ("a woman is cooking", "someone rides a bike", 0.05),
+    ]
     rows = pairs * 16
-    train = dev = Dataset.from_dict({"sentence1": [a for a, _, _ in rows], "sentence2": [b for _, b, _ in rows],
-                                     "score": [s for _, _, s in rows]})
+    train = dev = Dataset.from_dict(
+        {"sentence1": [a for a, _, _ in rows], "sentence2": [b for _, b, _ in rows], "score": [s for _, _, s in rows]}
+    )
 else:
     train, dev = load_task("stsb", args.data_dir, limit=64 if QUICK else None)
 
 backbone = load_backbone(None)  # the embedded all-MiniLM-L6-v2, frozen
 model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=128, num_layers=2, gnn="gat", tau=0.3))
-result = fit(model, train, loss="cosine", eval_dataset=dev, epochs=1 if QUICK else 3, batch_size=32,
-             cache_dir=os.path.join(tempfile.gettempdir(), "st-glot-example-cache"))
+result = fit(
+    model,
+    train,
+    loss="cosine",
+    eval_dataset=dev,
+    epochs=1 if QUICK else 3,
+    batch_size=32,
+    cache_dir=os.path.join(tempfile.gettempdir(), "st-glot-example-cache"),
+)
 print({k: round(v, 4) for k, v in result.metrics.items()})
 
 output = args.output or tempfile.mkdtemp(prefix="glot-stsb-")

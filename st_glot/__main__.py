@@ -2,6 +2,6 @@
 
 import sys
 
-from st_glot.cli import main
+from st_glot.cli.main import main
 
 sys.exit(main())

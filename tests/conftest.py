@@ -26,8 +26,12 @@ def tiny_bert_dir(tmp_path_factory) -> str:
     tokenizer = BertTokenizerFast(vocab={word: i for i, word in enumerate(VOCAB)})
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512,
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
     )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -53,12 +57,22 @@ def tiny_llama_dir(tmp_path_factory) -> str:
     words = ["<pad>", "<unk>", "<s>", "</s>"] + VOCAB[5:]
     core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", bos_token="<s>",
-                                        eos_token="</s>", pad_token="<pad>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(words), hidden_size=24, intermediate_size=48, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
-                         pad_token_id=0, bos_token_id=2, eos_token_id=3)
+    config = LlamaConfig(
+        vocab_size=len(words),
+        hidden_size=24,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
     LlamaModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)

@@ -25,17 +25,21 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Normalize, Transformer
 
 from st_glot import GLOTPooling
-from st_glot.cache import TokenStateCache
-from st_glot.frozen import backbone_states
-from st_glot.training import fit
+from st_glot.training.cache import TokenStateCache
+from st_glot.training.fit import fit
+from st_glot.training.frozen import backbone_states
 
 #: (text, label) rows of the ``fit`` job.
-FIT_ROWS = [(" ".join(["dog", "cat", "red", "the", "box"][: 1 + i % 5] + ["folder"] * (i % 3)), i % 2) for i in range(24)]
+FIT_ROWS = [
+    (" ".join(["dog", "cat", "red", "the", "box"][: 1 + i % 5] + ["folder"] * (i % 3)), i % 2) for i in range(24)
+]
 
 
 def _model(bert_dir: str) -> SentenceTransformer:
     torch.manual_seed(0)
-    return SentenceTransformer(modules=[Transformer(bert_dir), GLOTPooling(32, hidden_dim=8), Normalize()], device="cpu")
+    return SentenceTransformer(
+        modules=[Transformer(bert_dir), GLOTPooling(32, hidden_dim=8), Normalize()], device="cpu"
+    )
 
 
 def precompute(bert_dir: str, cache_root: str, texts_json: str, delay: float) -> None:
@@ -63,8 +67,17 @@ def train(bert_dir: str, cache_root: str, checkpoint_dir: str, out_file: str, de
 
     model[1].register_forward_pre_hook(slow_step)
     data = Dataset.from_dict({"text": [t for t, _ in FIT_ROWS], "label": [y for _, y in FIT_ROWS]})
-    result = fit(model, data, loss="classification", epochs=3, batch_size=8, cache_dir=cache_root,
-                 cache_dtype="float32", checkpoint_dir=checkpoint_dir, show_progress_bar=False)
+    result = fit(
+        model,
+        data,
+        loss="classification",
+        epochs=3,
+        batch_size=8,
+        cache_dir=cache_root,
+        cache_dtype="float32",
+        checkpoint_dir=checkpoint_dir,
+        show_progress_bar=False,
+    )
     state = {f"pooler.{k}": v for k, v in model[1].state_dict().items()}
     state.update({f"head.{k}": v for k, v in result.head.state_dict().items()})
     save_file({k: v.contiguous() for k, v in state.items()}, out_file)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from st_glot import GLOTPooling
-from st_glot.graph import build_sparse_token_graph, build_token_graph, to_sparse
-from st_glot.pooling import dense_bytes
+from st_glot.nn.graph import build_sparse_token_graph, build_token_graph, to_sparse
+from st_glot.nn.pooling import dense_bytes
 
 
 def _inputs(B=3, L=10, d=8, seed=0):

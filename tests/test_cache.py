@@ -12,9 +12,9 @@ import torch
 from conftest import build_model
 
 from st_glot import GLOTPooling
-from st_glot.cache import TokenStateCache
-from st_glot.cached_input import CachedTokenStates
-from st_glot.frozen import backbone_states
+from st_glot.training.cache import TokenStateCache
+from st_glot.training.cached_input import CachedTokenStates
+from st_glot.training.frozen import backbone_states
 
 TEXTS = ["the cat sat on the mat", "dog", "a quick brown fox jumps over the lazy dog", "red blue green", "dog"]
 
@@ -29,6 +29,7 @@ def _encode_fn(model, calls=None):
         if calls is not None:
             calls.append(list(batch))
         return backbone_states(model, batch)
+
     return encode
 
 
@@ -65,7 +66,9 @@ def test_cached_texts_do_not_wait_for_another_writer(model, tmp_path):
     reader = TokenStateCache.for_backbone(model[0], tmp_path)
     done = []
     with TokenStateCache.for_backbone(model[0], tmp_path)._lock():  # a writer filling other texts
-        worker = threading.Thread(target=lambda: done.append(reader.add(TEXTS[:2], _encode_fn(model), show_progress_bar=False)))
+        worker = threading.Thread(
+            target=lambda: done.append(reader.add(TEXTS[:2], _encode_fn(model), show_progress_bar=False))
+        )
         worker.start()
         worker.join(timeout=30)
     assert done == [0]
@@ -141,7 +144,9 @@ def test_unknown_text_is_a_clear_error(model, tmp_path):
 
 
 def test_bad_dtype(model, tmp_path):
-    with pytest.raises(ValueError, match=r"Invalid cache dtype: 'int8'. Valid values are: \('float16', 'bfloat16', 'float32'\)"):
+    with pytest.raises(
+        ValueError, match=r"Invalid cache_dtype: 'int8'. Valid values are: \('float16', 'bfloat16', 'float32'\)"
+    ):
         TokenStateCache.for_backbone(model[0], tmp_path, dtype="int8")
 
 

@@ -6,14 +6,16 @@ import json
 
 import pytest
 
-from st_glot.data import load_task
+from st_glot.evaluation.tasks import load_task
 
 
 @pytest.fixture()
 def data_dir(tmp_path):
     (tmp_path / "stsb").mkdir()
-    sts = "main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tAn air plane is taking off.\n" \
-          "main-news\theadlines\t2015\t0002\t1.250\tA \"quoted\" one\tanother\textra\tfields\n"
+    sts = (
+        "main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tAn air plane is taking off.\n"
+        'main-news\theadlines\t2015\t0002\t1.250\tA "quoted" one\tanother\textra\tfields\n'
+    )
     (tmp_path / "stsb" / "sts-train.csv").write_text(sts)
     (tmp_path / "stsb" / "sts-dev.csv").write_text(sts)
     (tmp_path / "sst2").mkdir()
@@ -25,12 +27,14 @@ def data_dir(tmp_path):
     (tmp_path / "cola" / "test_ood.tsv").write_text("x\ty\nc d\t0\n")
     (tmp_path / "mrpc").mkdir()
     header = "\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\r\n"
-    (tmp_path / "mrpc" / "msr-para-train.tsv").write_text(header + "1\t1\t2\tHe said \"yes\".\tHe agreed.\r\n")
+    (tmp_path / "mrpc" / "msr-para-train.tsv").write_text(header + '1\t1\t2\tHe said "yes".\tHe agreed.\r\n')
     (tmp_path / "mrpc" / "msr-para-val.tsv").write_text(header + "0\t3\t4\tA.\tB.\r\n")
     (tmp_path / "mrpc" / "msr-para-test.tsv").write_text(header + "1\t5\t6\tC.\tD.\r\n")
     (tmp_path / "banking77").mkdir()
     (tmp_path / "banking77" / "categories.json").write_text(json.dumps(["card_arrival", "lost_card"]))
-    (tmp_path / "banking77" / "train.csv").write_text('text,category\r\n"Where is my card, please?",card_arrival\r\nlost it,lost_card\r\n')
+    (tmp_path / "banking77" / "train.csv").write_text(
+        'text,category\r\n"Where is my card, please?",card_arrival\r\nlost it,lost_card\r\n'
+    )
     (tmp_path / "banking77" / "test.csv").write_text("text,category\r\nlost again,lost_card\r\n")
     return str(tmp_path)
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from st_glot.cache import TokenStateCache
+from st_glot.training.cache import TokenStateCache
 
 SCRIPT = Path(__file__).parent / "scripts" / "distributed_fit.py"
 
@@ -26,8 +26,22 @@ def _run(command: list[str], tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_two_processes_match_one(tiny_bert_dir, tmp_path):
     _run([sys.executable, str(SCRIPT), tiny_bert_dir, str(tmp_path / "cache1"), str(tmp_path / "out1")], tmp_path)
-    _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-          str(SCRIPT), tiny_bert_dir, str(tmp_path / "cache2"), str(tmp_path / "out2")], tmp_path)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            str(SCRIPT),
+            tiny_bert_dir,
+            str(tmp_path / "cache2"),
+            str(tmp_path / "out2"),
+        ],
+        tmp_path,
+    )
 
     one, two = (next((tmp_path / c).iterdir()) for c in ("cache1", "cache2"))
     assert len(list(two.glob("shard-*.json"))) == 2  # one shard from each process
@@ -46,8 +60,11 @@ def test_two_processes_match_one(tiny_bert_dir, tmp_path):
     # The scorer's output bias shifts every score equally, so the softmax cancels it and its true gradient
     # is 0; Adam turns the float noise in that gradient into full-size steps, so it is excluded.
     shift_invariant = "readout.scorer.2.bias"
-    differing = [name for name, tensor in pooled1.items()
-                 if name != shift_invariant and not torch.allclose(pooled2[name], tensor, atol=1e-5, rtol=1e-4)]
+    differing = [
+        name
+        for name, tensor in pooled1.items()
+        if name != shift_invariant and not torch.allclose(pooled2[name], tensor, atol=1e-5, rtol=1e-4)
+    ]
     assert differing == []
     head1 = load_file(tmp_path / "out1" / "head" / "model.safetensors")
     head2 = load_file(tmp_path / "out2" / "head" / "model.safetensors")

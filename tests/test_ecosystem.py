@@ -10,17 +10,16 @@ from types import SimpleNamespace
 import mteb
 import numpy as np
 import pytest
+import sentence_transformers.base.model as st_base_model
 import torch
 from conftest import build_model
 from datasets import Dataset
 from huggingface_hub import HfApi
 from sentence_transformers import SentenceTransformer
 
-import sentence_transformers.base.model as st_base_model
 from st_glot import GLOTPooling
-from st_glot.cli import main as cli_main
-from st_glot.model_card import GLOTModelCardData, attach_glot_card
-from st_glot.mteb_eval import (
+from st_glot.cli.main import main as cli_main
+from st_glot.evaluation.mteb_tasks import (
     classification_task,
     classification_task_from_folder,
     model_name,
@@ -28,7 +27,8 @@ from st_glot.mteb_eval import (
     sts_task,
     sts_task_from_file,
 )
-from st_glot.training import fit
+from st_glot.hub.model_card import GLOTModelCardData, attach_glot_card
+from st_glot.training.fit import fit
 
 WORDS = "the cat sat on mat dog red blue green quick brown fox jumps over lazy keys files folder box".split()
 SENTENCES = ["the cat sat on the mat", "a dog jumps over the lazy fox", "the folder includes files"]
@@ -51,8 +51,9 @@ def _sts(name: str = "TinySTS"):
 
 def _classification(name: str = "TinyClassification"):
     train, test = _texts(24, 3), _texts(12, 4)
-    return classification_task(name, train, [int("dog" in t) for t in train], test, [int("dog" in t) for t in test],
-                               n_experiments=1)
+    return classification_task(
+        name, train, [int("dog" in t) for t in train], test, [int("dog" in t) for t in test], n_experiments=1
+    )
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -85,8 +86,10 @@ def test_bare_glot_model_would_share_mtebs_unnamed_slot(tiny_backbone):
     meta_a = ModelMeta.from_sentence_transformer_model(_glot_model(tiny_backbone, 0), fetch_from_hf=False)
     meta_b = ModelMeta.from_sentence_transformer_model(_glot_model(tiny_backbone, 1), fetch_from_hf=False)
     assert meta_a.name == meta_b.name == "no_model_name/available"
-    named = [ModelMeta.from_sentence_transformer_model(name_model(_glot_model(tiny_backbone, s)), fetch_from_hf=False)
-             for s in (0, 1)]
+    named = [
+        ModelMeta.from_sentence_transformer_model(name_model(_glot_model(tiny_backbone, s)), fetch_from_hf=False)
+        for s in (0, 1)
+    ]
     assert named[0].name != named[1].name and named[0].name.startswith("st-glot/")
 
 
@@ -121,8 +124,11 @@ def test_local_task_inputs_are_checked():
 
 def test_sts_file_layouts(tmp_path):
     stsb = tmp_path / "sts-dev.csv"
-    stsb.write_text("main-captions\tMSRvid\t2012test\t0001\t5.000\tA man plays.\tA man is playing.\n"
-                    "main-captions\tMSRvid\t2012test\t0002\t0.500\tA cat.\tA car drives.\textra\n", encoding="utf-8")
+    stsb.write_text(
+        "main-captions\tMSRvid\t2012test\t0001\t5.000\tA man plays.\tA man is playing.\n"
+        "main-captions\tMSRvid\t2012test\t0002\t0.500\tA cat.\tA car drives.\textra\n",
+        encoding="utf-8",
+    )
     task = sts_task_from_file(stsb)
     task.load_data()
     assert task.metadata.name == "LocalSTS-sts-dev" and task.max_score == 5.0
@@ -170,11 +176,28 @@ def test_cli_mteb_on_local_files(tiny_backbone, tmp_path, capsys):
     folder.mkdir()
     for split, seed in (("train", 7), ("dev", 8)):
         texts = _texts(16, seed)
-        (folder / f"{split}.tsv").write_text("label\tcontent\n" + "".join(f"{int('cat' in t)}\t{t}\n" for t in texts),
-                                             encoding="utf-8")
+        (folder / f"{split}.tsv").write_text(
+            "label\tcontent\n" + "".join(f"{int('cat' in t)}\t{t}\n" for t in texts), encoding="utf-8"
+        )
     out = tmp_path / "results"
-    assert cli_main(["mteb", "--model", str(tmp_path / "model"), "--local-sts", str(sts),
-                     "--local-classification", str(folder), "--n-experiments", "1", "--output", str(out)]) == 0
+    assert (
+        cli_main(
+            [
+                "mteb",
+                "--model",
+                str(tmp_path / "model"),
+                "--local-sts",
+                str(sts),
+                "--local-classification",
+                str(folder),
+                "--n-experiments",
+                "1",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| LocalSTS-pairs | test |" in printed and "| LocalClassification-topics | test |" in printed
     written = sorted(p.name for p in out.glob("results/st-glot__*/*/*.json"))
@@ -197,8 +220,11 @@ def _intercept_hub(monkeypatch, hub_root):
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
     real = st_base_model.load_file_path
     # A fresh repository has no README yet, so sentence-transformers writes the card.
-    monkeypatch.setattr(st_base_model, "load_file_path",
-                        lambda path, name, **kw: None if name == "README.md" else real(path, name, **kw))
+    monkeypatch.setattr(
+        st_base_model,
+        "load_file_path",
+        lambda path, name, **kw: None if name == "README.md" else real(path, name, **kw),
+    )
 
 
 def test_push_to_hub_uploads_a_loadable_model_with_a_true_card(tiny_backbone, tmp_path, monkeypatch):
@@ -207,7 +233,9 @@ def test_push_to_hub_uploads_a_loadable_model_with_a_true_card(tiny_backbone, tm
     url = model.push_to_hub("someone/glot-tiny")
     assert url == "local://someone/glot-tiny"
     folder = tmp_path / "hub" / "someone" / "glot-tiny"
-    assert {"modules.json", "README.md", "1_GLOTPooling", "config_sentence_transformers.json"} <= set(os.listdir(folder))
+    assert {"modules.json", "README.md", "1_GLOTPooling", "config_sentence_transformers.json"} <= set(
+        os.listdir(folder)
+    )
 
     loaded = SentenceTransformer(str(folder), trust_remote_code=True)
     np.testing.assert_array_equal(loaded.encode(SENTENCES), model.encode(SENTENCES))
@@ -227,8 +255,16 @@ def test_fit_records_training_on_the_users_card(tiny_backbone, tmp_path):
     model = _glot_model(tiny_backbone, 0)
     rng = np.random.default_rng(0)
     pairs = Dataset.from_dict({"s1": _texts(32, 1), "s2": _texts(32, 2), "score": rng.random(32).tolist()})
-    result = fit(model, pairs, loss="cosine", eval_dataset=pairs.select(range(16)), epochs=1, batch_size=16,
-                 cache_dir=tmp_path / "cache", show_progress_bar=False)
+    result = fit(
+        model,
+        pairs,
+        loss="cosine",
+        eval_dataset=pairs.select(range(16)),
+        epochs=1,
+        batch_size=16,
+        cache_dir=tmp_path / "cache",
+        show_progress_bar=False,
+    )
     assert isinstance(model.model_card_data, GLOTModelCardData)
     model.save(str(tmp_path / "trained"))
     card = (tmp_path / "trained" / "README.md").read_text(encoding="utf-8")

@@ -27,9 +27,16 @@ def test_every_example_is_covered():
 @pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs_in_quick_mode(script, tmp_path):
-    env = {**os.environ, "ST_GLOT_EXAMPLE_QUICK": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TMPDIR": str(tmp_path), "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=900)
+    env = {
+        **os.environ,
+        "ST_GLOT_EXAMPLE_QUICK": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TMPDIR": str(tmp_path),
+        "MPLBACKEND": "Agg",
+    }
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, f"{script} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert EXPECTED[script] in done.stdout, done.stdout[-3000:]

@@ -19,9 +19,9 @@ from transformers import BertConfig, BertModel, BertTokenizer
 
 import st_glot
 from st_glot import AdaPool, GLOTPooling, default_backbone_path
-from st_glot.cli import main
-from st_glot.graph import cosine_similarity_matrix
-from st_glot.visualize import _layout, display_tokens
+from st_glot.cli.main import main
+from st_glot.explain.render import _layout, display_tokens
+from st_glot.nn.graph import cosine_similarity_matrix
 
 PIECES = ["##s", "##ing", "##ed", "##er", "jump", "report", "alert", "deliver"]
 TEXTS = [
@@ -39,8 +39,14 @@ def wordpiece_bert_dir(tmp_path_factory) -> str:
     vocab = VOCAB + [",", "."] + PIECES
     tokenizer = BertTokenizer(vocab={word: index for index, word in enumerate(vocab)})
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
@@ -89,8 +95,9 @@ def test_edges_are_the_pooler_graph(glot_model):
         np.testing.assert_allclose(explanation.edge_similarity, expected_similarity, atol=1e-5)
         assert np.all(np.diff(explanation.edge_similarity) <= 0)  # strongest first
         assert explanation.tau == pooler.tau and explanation.edge_weight == pooler.edge_weight
-        assert explanation.strongest_edges(3) == [(int(i), int(j), float(s)) for (i, j), s in
-                                                  zip(explanation.edges[:3], explanation.edge_similarity[:3])]
+        assert explanation.strongest_edges(3) == [
+            (int(i), int(j), float(s)) for (i, j), s in zip(explanation.edges[:3], explanation.edge_similarity[:3])
+        ]
 
 
 def test_adapool_is_explained_without_a_graph(wordpiece_bert_dir):
@@ -126,23 +133,40 @@ def test_errors_name_the_bad_value(wordpiece_bert_dir, glot_model):
 def test_display_tokens_read_cleanly():
     wordpiece = display_tokens(["[CLS]", "jump", "##ing", ",", "dog", "##s", "[SEP]"])
     assert [(t.text, t.joined, t.special) for t in wordpiece] == [
-        ("[CLS]", False, True), ("jump", False, False), ("ing", True, False), (",", False, False),
-        ("dog", False, False), ("s", True, False), ("[SEP]", False, True),
+        ("[CLS]", False, True),
+        ("jump", False, False),
+        ("ing", True, False),
+        (",", False, False),
+        ("dog", False, False),
+        ("s", True, False),
+        ("[SEP]", False, True),
     ]
     byte_level = display_tokens(["<|begin_of_text|>", "Hello", "Ġworld", "ing", "Ċ", "ĠcafÃ©"])
     assert [(t.text, t.joined) for t in byte_level] == [
-        ("<|begin_of_text|>", False), ("Hello", False), ("world", False), ("ing", True), ("↵", False), ("café", False),
+        ("<|begin_of_text|>", False),
+        ("Hello", False),
+        ("world", False),
+        ("ing", True),
+        ("↵", False),
+        ("café", False),
     ]
     sentencepiece = display_tokens(["<s>", "▁The", "▁jump", "ing", "▁", "</s>"])
     assert [(t.text, t.joined) for t in sentencepiece] == [
-        ("<s>", False), ("The", False), ("jump", False), ("ing", True), ("␣", False), ("</s>", False),
+        ("<s>", False),
+        ("The", False),
+        ("jump", False),
+        ("ing", True),
+        ("␣", False),
+        ("</s>", False),
     ]
 
 
 def test_layout_wraps_without_overlap():
-    words = ("the quarterly delivery report never include s the ticket s that customer s filed after the out age "
-             "so the support team reconcile s them by hand every monday morning before the stand up which take s "
-             "hours and frustrate s everyone involved").split()
+    words = (
+        "the quarterly delivery report never include s the ticket s that customer s filed after the out age "
+        "so the support team reconcile s them by hand every monday morning before the stand up which take s "
+        "hours and frustrate s everyone involved"
+    ).split()
     tokens = ["[CLS]"] + [w if w != "s" else "##s" for w in words + words[:15]] + ["[SEP]"]
     assert len(tokens) == 60
     shown = display_tokens(tokens)
@@ -176,14 +200,27 @@ def test_write_explanations_writes_json_png_and_html(glot_model, tmp_path):
             assert f">{token.text}<" in page
     assert records[0]["files"]["png"] == "000-label-one.png"
     assert records[1]["files"]["html"] == "001-the-quick-brown-fox-jumps-over-the-lazy.html"
-    with pytest.raises(ValueError, match="Invalid formats: \\['svg'\\]"):
+    with pytest.raises(ValueError, match=r"Invalid format: 'svg'. Valid values are: \('png', 'html'\)"):
         st_glot.write_explanations(glot_model, TEXTS[:1], tmp_path / "bad", formats=("svg",))
 
 
 def test_cli_explain_prints_ranked_tokens(glot_model, tmp_path, capsys):
     glot_model.save(str(tmp_path / "model"))
-    code = main(["explain", "--model", str(tmp_path / "model"), "the cat sat on the mat", "dog reported",
-                 "--output", str(tmp_path / "out"), "--top", "5", "--format", "png"])
+    code = main(
+        [
+            "explain",
+            "--model",
+            str(tmp_path / "model"),
+            "the cat sat on the mat",
+            "dog reported",
+            "--output",
+            str(tmp_path / "out"),
+            "--top",
+            "5",
+            "--format",
+            "png",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "[0] the cat sat on the mat" in printed and "[1] dog reported" in printed
@@ -192,8 +229,11 @@ def test_cli_explain_prints_ranked_tokens(glot_model, tmp_path, capsys):
     weights = [float(w) for _, w, _ in ranked[:5]]
     assert weights == sorted(weights, reverse=True)
     assert {label for _, _, label in ranked[5:]} == {"[CLS]", "dog", "report", "ed (##ed)", "[SEP]"}
-    assert sorted(os.listdir(tmp_path / "out")) == ["000-the-cat-sat-on-the-mat.png", "001-dog-reported.png",
-                                                   "explanations.json"]
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "000-the-cat-sat-on-the-mat.png",
+        "001-dog-reported.png",
+        "explanations.json",
+    ]
     with pytest.raises(SystemExit):
         main(["explain", "--model", str(tmp_path / "model"), "x", "--output", str(tmp_path / "o"), "--top", "0"])
     assert "invalid value '0': expected an integer >= 1" in capsys.readouterr().err
@@ -208,10 +248,22 @@ def test_html_renders_every_token_in_headless_chromium(glot_model, tmp_path):
     explanation = st_glot.write_explanations(glot_model, [text], tmp_path, formats=("html",), max_edges=25)[0]
     page = tmp_path / "000-the-quick-brown-fox-jumps-over-the-lazy.html"
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
@@ -231,8 +283,10 @@ def test_explain_on_the_default_backbone(tmp_path):
     torch.manual_seed(0)
     pool = GLOTPooling(backbone.get_embedding_dimension(), hidden_dim=32, tau=0.6)
     model = SentenceTransformer(modules=[backbone, pool], device="cpu")
-    text = ("The quarterly delivery reports never include the tickets that customers filed after the outage, so the "
-            "support team reconciles them by hand every Monday morning before the standup, which takes hours.")
+    text = (
+        "The quarterly delivery reports never include the tickets that customers filed after the outage, so the "
+        "support team reconciles them by hand every Monday morning before the standup, which takes hours."
+    )
     explanation = st_glot.write_explanations(model, [text], tmp_path)[0]
     assert 35 <= len(explanation.tokens) <= 70 and any(t.startswith("##") for t in explanation.tokens)
     assert explanation.weights.sum() == pytest.approx(1.0, abs=1e-5)

@@ -6,26 +6,51 @@ import json
 
 import pytest
 
-from st_glot.cli import main
-from st_glot.glue import format_table
+from st_glot.cli.main import main
+from st_glot.evaluation.glue import format_table
 
 
 def test_glue_command(tiny_bert_dir, tmp_path):
     data = tmp_path / "data"
     (data / "stsb").mkdir(parents=True)
     words = ["red", "blue", "green", "fox", "mat", "box", "keys"]
-    lines = [f"g\tf\t2012\t{i:04d}\t{i % 6}.000\tthe cat sat {words[i % 7]}\ta dog sat {words[i % 5]}\n"
-             for i in range(24)]
+    lines = [
+        f"g\tf\t2012\t{i:04d}\t{i % 6}.000\tthe cat sat {words[i % 7]}\ta dog sat {words[i % 5]}\n" for i in range(24)
+    ]
     (data / "stsb" / "sts-train.csv").write_text("".join(lines))
     (data / "stsb" / "sts-dev.csv").write_text("".join(lines[:12]))
     (data / "cola").mkdir()
-    (data / "cola" / "train.tsv").write_text("x\ty\n" + "".join(f"{'the cat sat' if i % 2 else 'sat cat the'}\t{i % 2}\n" for i in range(24)))
+    (data / "cola" / "train.tsv").write_text(
+        "x\ty\n" + "".join(f"{'the cat sat' if i % 2 else 'sat cat the'}\t{i % 2}\n" for i in range(24))
+    )
     (data / "cola" / "test_idd.tsv").write_text("x\ty\nthe cat sat\t1\nsat cat the\t0\n")
     (data / "cola" / "test_ood.tsv").write_text("x\ty\nthe dog sat\t1\n")
     out = tmp_path / "out"
-    code = main(["glue", "--task", "stsb,cola", "--pooling", "glot,mean", "--backbone", tiny_bert_dir,
-                 "--data-dir", str(data), "--epochs", "1", "--batch-size", "8", "--hidden-dim", "8",
-                 "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--paper-backbone", "BERT-base"])
+    code = main(
+        [
+            "glue",
+            "--task",
+            "stsb,cola",
+            "--pooling",
+            "glot,mean",
+            "--backbone",
+            tiny_bert_dir,
+            "--data-dir",
+            str(data),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--hidden-dim",
+            "8",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--output",
+            str(out),
+            "--paper-backbone",
+            "BERT-base",
+        ]
+    )
     assert code == 0
     records = json.loads((out / "results.json").read_text())["records"]
     got = {(r["task"], r["method"]) for r in records}
@@ -41,8 +66,10 @@ def test_unknown_task_is_rejected(capsys):
 
 
 def test_table_layout():
-    records = [{"task": "cola", "method": "glot", "metric": "mcc", "score": 40.0},
-               {"task": "sst2", "method": "glot", "metric": "accuracy", "score": 90.123}]
+    records = [
+        {"task": "cola", "method": "glot", "metric": "mcc", "score": 40.0},
+        {"task": "sst2", "method": "glot", "metric": "accuracy", "score": 90.123},
+    ]
     table = format_table(records)
     assert table.splitlines()[0] == "| method | cola (mcc) | sst2 (accuracy) |"
     assert "| glot | 40.00 | 90.12 |" in table

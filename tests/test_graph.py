@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch_geometric.utils import dense_to_sparse
 
-from st_glot.graph import build_token_graph, cosine_similarity_matrix, to_sparse
+from st_glot.nn.graph import build_token_graph, cosine_similarity_matrix, to_sparse
 
 
 def _inputs():
@@ -73,11 +73,15 @@ def test_centering_removes_a_shared_direction():
         torch.testing.assert_close(cosine_similarity_matrix(x, valid, "center")[b, :n, :n], expected, atol=1e-5, rtol=0)
         z = y / y.std(0, unbiased=False)
         expected = torch.nn.functional.cosine_similarity(z.unsqueeze(1), z.unsqueeze(0), dim=-1)
-        torch.testing.assert_close(cosine_similarity_matrix(x, valid, "standardize")[b, :n, :n], expected, atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            cosine_similarity_matrix(x, valid, "standardize")[b, :n, :n], expected, atol=1e-4, rtol=0
+        )
 
 
 def test_bad_graph_norm():
     import pytest
 
-    with pytest.raises(ValueError, match=r"Invalid graph_norm: 'pca'. Valid values are: \('none', 'center', 'standardize'\)"):
+    with pytest.raises(
+        ValueError, match=r"Invalid graph_norm: 'pca'. Valid values are: \('none', 'center', 'standardize'\)"
+    ):
         build_token_graph(torch.randn(1, 3, 4), torch.ones(1, 3), tau=0.3, graph_norm="pca")

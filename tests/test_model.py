@@ -105,6 +105,7 @@ def test_bundled_minilm_end_to_end(tmp_path):
 
 # ---- broken folders: each a clear error naming the file, never a random module ----
 
+
 @pytest.fixture()
 def saved_pool(tmp_path):
     pool = GLOTPooling(16, hidden_dim=8)

@@ -9,11 +9,13 @@ import torch
 from torch_geometric.nn import GATConv
 
 from st_glot import AdaPool, GLOTPooling
-from st_glot.graph import build_token_graph, to_sparse
+from st_glot.nn.graph import build_token_graph, to_sparse
 
 CONFIGS = [
     (gnn, jk, edge_weight)
-    for gnn, jk, edge_weight in itertools.product(("gat", "gcn", "gin", "gine"), ("cat", "max", "mean"), ("binary", "cosine"))
+    for gnn, jk, edge_weight in itertools.product(
+        ("gat", "gcn", "gin", "gine"), ("cat", "max", "mean"), ("binary", "cosine")
+    )
     if not (gnn == "gin" and edge_weight == "cosine")
 ]
 
@@ -40,8 +42,9 @@ def _pool(features, pool):
 def test_dense_path_equals_pyg_path(gnn, jk, edge_weight, tau):
     x, mask = _batch()
     torch.manual_seed(1)
-    pool = GLOTPooling(16, hidden_dim=8, num_layers=2, gnn=gnn, jk=jk, tau=tau, edge_weight=edge_weight,
-                       heads=2 if gnn == "gat" else 1).eval()
+    pool = GLOTPooling(
+        16, hidden_dim=8, num_layers=2, gnn=gnn, jk=jk, tau=tau, edge_weight=edge_weight, heads=2 if gnn == "gat" else 1
+    ).eval()
     z_dense, w_dense = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
     pool.backend = "pyg"
     z_pyg, w_pyg = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
@@ -143,8 +146,17 @@ def test_adapool_is_glot_without_layers():
     torch.testing.assert_close(w_ada, w_glot)
 
 
-@pytest.mark.parametrize("graph_norm,input_norm", [("none", "none"), ("center", "none"), ("standardize", "none"),
-                                                   ("center", "standardize"), ("none", "center"), ("center", "running")])
+@pytest.mark.parametrize(
+    "graph_norm,input_norm",
+    [
+        ("none", "none"),
+        ("center", "none"),
+        ("standardize", "none"),
+        ("center", "standardize"),
+        ("none", "center"),
+        ("center", "running"),
+    ],
+)
 def test_graph_norm_dense_equals_pyg(graph_norm, input_norm):
     x, mask = _batch()
     x = x + 3 * torch.randn(16)  # a shared direction, as in decoder states
@@ -155,8 +167,10 @@ def test_graph_norm_dense_equals_pyg(graph_norm, input_norm):
     assert (z_dense - z_pyg).abs().max() <= 1e-5 and (w_dense - w_pyg).abs().max() <= 1e-5
 
 
-@pytest.mark.parametrize("gnn,graph_norm", [("gat", "none"), ("gcn", "none"), ("gin", "none"), ("gine", "none"),
-                                            ("gat", "center"), ("gat", "standardize")])
+@pytest.mark.parametrize(
+    "gnn,graph_norm",
+    [("gat", "none"), ("gcn", "none"), ("gin", "none"), ("gine", "none"), ("gat", "center"), ("gat", "standardize")],
+)
 def test_padding_invariance(gnn, graph_norm):
     x, _ = _batch(B=1, L=5)
     pool = GLOTPooling(16, hidden_dim=8, gnn=gnn, tau=0.1, graph_norm=graph_norm, input_norm=graph_norm).eval()
@@ -279,5 +293,6 @@ def test_gat_edge_list_path_equals_pyg_gatconv(heads):
     conv = GLOTPooling(16, hidden_dim=8, num_layers=1, heads=heads).token_gnn.convs[0].eval()
     nodes = x[mask.bool()]
     expected = GATConv.forward(conv, nodes, sparse.edge_index, sparse.edge_value)
-    torch.testing.assert_close(conv.forward_sparse(nodes, sparse.edge_index, sparse.edge_value), expected,
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        conv.forward_sparse(nodes, sparse.edge_index, sparse.edge_value), expected, atol=1e-5, rtol=1e-5
+    )

@@ -26,9 +26,9 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
 from st_glot import GLOTPooling
-from st_glot.cache import TokenStateCache
-from st_glot.frozen import backbone_states
-from st_glot.training import fit
+from st_glot.training.cache import TokenStateCache
+from st_glot.training.fit import fit
+from st_glot.training.frozen import backbone_states
 
 WORKER = str(Path(__file__).with_name("reliability_worker.py"))
 HOSTILE = ["", "   \t\n ", "a", "😀 猫 кот cat ✓", "dog"]
@@ -40,6 +40,7 @@ def _pool(pool: GLOTPooling, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch
 
 
 # ---- hostile texts through model.encode ----
+
 
 @pytest.fixture(params=["bert", "llama"])
 def any_model(request, tiny_bert_dir, tiny_llama_dir) -> SentenceTransformer:
@@ -116,6 +117,7 @@ def test_fit_names_a_missing_text_and_its_position(tiny_bert_dir, tmp_path):
 
 
 # ---- hostile token states, straight into GLOTPooling ----
+
 
 @pytest.mark.parametrize("gnn", ["gat", "gcn"])
 def test_identical_tokens_pool_to_the_single_token_vector(gnn):
@@ -217,6 +219,7 @@ def test_token_order_invariance_for_any_mask(case, rng):
 
 # ---- broken or hostile model folders ----
 
+
 class _Payload:
     """Unpickling this writes a marker file: proof that pickled code ran."""
 
@@ -235,7 +238,9 @@ def test_pickled_weights_are_refused_never_unpickled(tiny_bert_dir, tmp_path):
     os.remove(pooler / "model.safetensors")
     with open(pooler / "pytorch_model.bin", "wb") as f:
         pickle.dump(_Payload(str(marker)), f)
-    with pytest.raises(FileNotFoundError, match=r"no model.safetensors.*pytorch_model.bin, a pickle, which st-glot never loads"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no model.safetensors.*pytorch_model.bin, a pickle, which st-glot never loads"
+    ):
         SentenceTransformer(str(tmp_path / "m"), trust_remote_code=True, device="cpu")
     assert not marker.exists()
 
@@ -243,8 +248,18 @@ def test_pickled_weights_are_refused_never_unpickled(tiny_bert_dir, tmp_path):
 @pytest.mark.parametrize(
     "module_type,trust,error,message",
     [
-        ("st_glot.pooling.GLOTPooling", False, ValueError, r"(?s)references the module class 'st_glot.pooling.GLOTPooling'.*trust_remote_code=True"),
-        ("st_glot.pooling.GLOTPoolingV9", True, ImportError, r'Module "st_glot.pooling" does not define a "GLOTPoolingV9"'),
+        (
+            "st_glot.nn.pooling.GLOTPooling",
+            False,
+            ValueError,
+            r"(?s)references the module class 'st_glot.nn.pooling.GLOTPooling'.*trust_remote_code=True",
+        ),
+        (
+            "st_glot.nn.pooling.GLOTPoolingV9",
+            True,
+            ImportError,
+            r'Module "st_glot.nn.pooling" does not define a "GLOTPoolingV9"',
+        ),
         ("st_glot_v9.pooling.GLOTPooling", True, ImportError, r"No module named 'st_glot_v9'"),
     ],
 )
@@ -260,6 +275,7 @@ def test_modules_json_naming_an_absent_class(tiny_bert_dir, tmp_path, module_typ
 
 
 # ---- full disk: a clear error, nothing half-written that counts ----
+
 
 def _fail_replace(monkeypatch, suffix: str) -> None:
     real = os.replace
@@ -279,14 +295,21 @@ def test_full_disk_during_precompute(tiny_bert_dir, tmp_path, monkeypatch, suffi
     cache = TokenStateCache.for_backbone(model[0], tmp_path, dtype="float32")
     with monkeypatch.context() as patch:
         _fail_replace(patch, suffix)
-        with pytest.raises(OSError, match=r"could not write .*shard-00000\.\w+ \(No space left on device\).*Free disk space") as info:
+        with pytest.raises(
+            OSError, match=r"Could not write .*shard-00000\.\w+ \(No space left on device\).*Free disk space"
+        ) as info:
             cache.add(texts, lambda batch: backbone_states(model, batch), show_progress_bar=False)
     assert info.value.errno == errno.ENOSPC
     assert not list(cache.directory.glob("*.tmp-*")) and not list(cache.directory.glob("*.json.tmp*"))
     reopened = TokenStateCache.for_backbone(model[0], tmp_path, dtype="float32")
     assert len(reopened) == 0  # nothing counts as complete
     assert reopened.add(texts, lambda batch: backbone_states(model, batch), show_progress_bar=False) == 3
-    assert sorted(p.name for p in reopened.directory.iterdir()) == [".lock", "key.json", "shard-00000.bin", "shard-00000.json"]
+    assert sorted(p.name for p in reopened.directory.iterdir()) == [
+        ".lock",
+        "key.json",
+        "shard-00000.bin",
+        "shard-00000.json",
+    ]
     states, mask = reopened.gather(reopened.rows(texts))
     expected, expected_mask = backbone_states(model, sorted(texts, key=len, reverse=True))
     order = [sorted(texts, key=len, reverse=True).index(t) for t in texts]
@@ -303,6 +326,7 @@ def test_full_disk_during_model_save(tmp_path, monkeypatch):
 
 # ---- determinism ----
 
+
 def _labelled(n: int) -> Dataset:
     rng = np.random.default_rng(0)
     words = "the cat sat on mat dog red blue green quick brown fox".split()
@@ -316,8 +340,16 @@ def _fit_classifier(bert_dir, tmp_path, epochs, checkpoint_dir=None):
     model = build_model(Transformer(bert_dir), GLOTPooling(32, hidden_dim=8))
     steps = []
     model[1].register_forward_hook(lambda module, args, out: steps.append(1) if module.training else None)
-    result = fit(model, _labelled(24), loss="classification", epochs=epochs, batch_size=8, cache_dir=tmp_path / "cache",
-                 checkpoint_dir=checkpoint_dir, show_progress_bar=False)
+    result = fit(
+        model,
+        _labelled(24),
+        loss="classification",
+        epochs=epochs,
+        batch_size=8,
+        cache_dir=tmp_path / "cache",
+        checkpoint_dir=checkpoint_dir,
+        show_progress_bar=False,
+    )
     return model[1].state_dict(), result.head.state_dict(), len(steps)
 
 
@@ -355,9 +387,15 @@ def test_encodings_independent_of_batch_size_and_order(any_model):
 
 # ---- interrupted and concurrent work in real processes ----
 
+
 def _worker(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"})
+    return subprocess.Popen(
+        [sys.executable, WORKER, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"},
+    )
 
 
 def _finish(process: subprocess.Popen, timeout: float = 300) -> str:
@@ -444,8 +482,12 @@ def test_two_processes_filling_one_cache(tiny_bert_dir, tmp_path, texts_file):
 @pytest.mark.slow
 def test_training_killed_after_a_checkpoint_resumes_to_the_same_weights(tiny_bert_dir, tmp_path):
     cache, checkpoints = str(tmp_path / "cache"), tmp_path / "checkpoints"
-    assert _finish(_worker("fit", tiny_bert_dir, cache, str(tmp_path / "unused"), str(tmp_path / "straight.safetensors"),
-                           "0")).split()[-1] == "9"  # training steps: 3 epochs of 24 rows in batches of 8
+    assert (
+        _finish(
+            _worker("fit", tiny_bert_dir, cache, str(tmp_path / "unused"), str(tmp_path / "straight.safetensors"), "0")
+        ).split()[-1]
+        == "9"
+    )  # training steps: 3 epochs of 24 rows in batches of 8
     process = _worker("fit", tiny_bert_dir, cache, str(checkpoints), str(tmp_path / "resumed.safetensors"), "0.05")
     assert _kill_when(process, lambda: (checkpoints / "checkpoint-3" / "head" / "config.json").exists())
     assert not (checkpoints / "checkpoint-9").exists()

@@ -7,10 +7,17 @@ import json
 import pytest
 from transformers import BertTokenizerFast
 
-from st_glot.backbones import backbone_label
-from st_glot.cli import main
-from st_glot.stress_data import CONTEXTS, MODIFIERS, NOISE_WORDS, TARGET_NOUNS, generate, word_token_counter
-from st_glot.stress_test import format_table, summarise
+from st_glot.cli.main import main
+from st_glot.evaluation.stress.data import (
+    CONTEXTS,
+    MODIFIERS,
+    NOISE_WORDS,
+    TARGET_NOUNS,
+    generate,
+    word_token_counter,
+)
+from st_glot.evaluation.stress.run import format_table, summarise
+from st_glot.models.backbones import backbone_label
 
 WORDS = sorted({w for phrase in NOISE_WORDS + TARGET_NOUNS + MODIFIERS + CONTEXTS for w in phrase.split()})
 
@@ -59,15 +66,40 @@ def test_bad_arguments(tokenizer):
 def test_summary_and_table():
     records = [{"seed": s, "ratio": 0.9, "method": "glot", "accuracy": a} for s, a in [(0, 0.9), (1, 1.0)]]
     summary = summarise(records)
-    assert summary["glot"]["0.9"]["mean"] == pytest.approx(0.95) and summary["glot"]["0.9"]["std"] == pytest.approx(0.05)
+    assert summary["glot"]["0.9"]["mean"] == pytest.approx(0.95) and summary["glot"]["0.9"]["std"] == pytest.approx(
+        0.05
+    )
     assert "| glot | 0.950 ± 0.050 |" in format_table(summary)
 
 
 def test_stress_test_command(tiny_bert_dir, tmp_path):
     out = tmp_path / "out"
-    code = main(["stress-test", "--backbone", tiny_bert_dir, "--ratios", "0.5", "--methods", "glot,mean,cls",
-                 "--train-size", "64", "--eval-size", "32", "--epochs", "1", "--hidden-dim", "8",
-                 "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--explain", "2", "--quiet"])
+    code = main(
+        [
+            "stress-test",
+            "--backbone",
+            tiny_bert_dir,
+            "--ratios",
+            "0.5",
+            "--methods",
+            "glot,mean,cls",
+            "--train-size",
+            "64",
+            "--eval-size",
+            "32",
+            "--epochs",
+            "1",
+            "--hidden-dim",
+            "8",
+            "--output",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--explain",
+            "2",
+            "--quiet",
+        ]
+    )
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     assert {r["method"] for r in results["records"]} == {"glot", "mean", "cls"}

@@ -10,9 +10,9 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
 from st_glot import GLOTPooling
-from st_glot.heads import load_head
-from st_glot.sampler import LengthBucketBatchSampler
-from st_glot.training import fit
+from st_glot.training.fit import fit
+from st_glot.training.heads import load_head
+from st_glot.training.sampler import LengthBucketBatchSampler
 
 WORDS = "the cat sat on mat dog red blue green quick brown fox jumps over lazy keys files folder box".split()
 
@@ -38,8 +38,16 @@ def model(tiny_backbone):
 def test_backbone_bit_identical_and_pooler_trained(model, tmp_path):
     backbone_before = {k: v.clone() for k, v in model[0].state_dict().items()}
     pooler_before = {k: v.clone() for k, v in model[1].state_dict().items()}
-    result = fit(model, _pairs(64), loss="cosent", eval_dataset=_pairs(16, 1), epochs=2, batch_size=16,
-                 cache_dir=tmp_path, show_progress_bar=False)
+    result = fit(
+        model,
+        _pairs(64),
+        loss="cosent",
+        eval_dataset=_pairs(16, 1),
+        epochs=2,
+        batch_size=16,
+        cache_dir=tmp_path,
+        show_progress_bar=False,
+    )
     assert all(torch.equal(v, model[0].state_dict()[k]) for k, v in backbone_before.items())
     assert any(not torch.equal(v, model[1].state_dict()[k]) for k, v in pooler_before.items())
     assert all(p.requires_grad for p in model[0].parameters())  # restored after fit
@@ -72,16 +80,34 @@ def test_cached_training_equals_uncached_training(tiny_backbone, tmp_path):
     for use_cache in (True, False):
         torch.manual_seed(0)
         model = build_model(tiny_backbone, GLOTPooling(32, hidden_dim=8))
-        fit(model, data, loss="cosine", epochs=1, batch_size=32, cache_dir=tmp_path, cache_dtype="float32",
-            use_cache=use_cache, show_progress_bar=False)
+        fit(
+            model,
+            data,
+            loss="cosine",
+            epochs=1,
+            batch_size=32,
+            cache_dir=tmp_path,
+            cache_dtype="float32",
+            use_cache=use_cache,
+            show_progress_bar=False,
+        )
         results.append(model.encode(list(data["s1"])))
     np.testing.assert_allclose(results[0], results[1], atol=1e-5)
 
 
 def test_classification_head_saved_and_reloaded(model, tmp_path):
-    result = fit(model, _labelled(64), loss="classification", eval_dataset=_labelled(32, 1), epochs=3,
-                 batch_size=16, learning_rate=1e-2, cache_dir=tmp_path / "c", output_dir=str(tmp_path / "out"),
-                 show_progress_bar=False)
+    result = fit(
+        model,
+        _labelled(64),
+        loss="classification",
+        eval_dataset=_labelled(32, 1),
+        epochs=3,
+        batch_size=16,
+        learning_rate=1e-2,
+        cache_dir=tmp_path / "c",
+        output_dir=str(tmp_path / "out"),
+        show_progress_bar=False,
+    )
     assert set(result.metrics) == {"eval_accuracy", "eval_f1", "eval_mcc"}
     head = load_head(str(tmp_path / "out"))
     again = SentenceTransformer(str(tmp_path / "out"), trust_remote_code=True, device="cpu")
@@ -94,7 +120,9 @@ def test_classification_head_saved_and_reloaded(model, tmp_path):
 
 def test_pair_classification_uses_both_texts(model, tmp_path):
     data = _pairs(32).map(lambda row: {"label": int(row["score"] > 0.5)}).remove_columns("score")
-    result = fit(model, data, loss="classification", epochs=1, batch_size=16, cache_dir=tmp_path, show_progress_bar=False)
+    result = fit(
+        model, data, loss="classification", epochs=1, batch_size=16, cache_dir=tmp_path, show_progress_bar=False
+    )
     assert result.head.num_inputs == 2 and result.head.linear.in_features == 2 * model.get_embedding_dimension()
 
 
@@ -112,7 +140,9 @@ def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns):
 
 def test_length_buckets_partition_and_group():
     lengths = np.random.default_rng(0).integers(1, 200, size=203).tolist()
-    sampler = LengthBucketBatchSampler(range(203), batch_size=8, drop_last=False, lengths=lengths, bucket_batches=4, seed=3)
+    sampler = LengthBucketBatchSampler(
+        range(203), batch_size=8, drop_last=False, lengths=lengths, bucket_batches=4, seed=3
+    )
     batches = list(sampler)
     assert sorted(i for b in batches for i in b) == list(range(203))
     assert len(batches) == len(sampler) == 26
@@ -134,9 +164,19 @@ def test_group_by_length_chooses_the_batches(tiny_backbone, tmp_path):
     for grouped in (True, False):
         model = build_model(tiny_backbone, GLOTPooling(32, hidden_dim=8))
         lengths = []  # valid tokens of each text of each training batch
-        model[1].register_forward_hook(lambda m, args, out: lengths.append(out["attention_mask"].sum(1)) if m.training else None)
-        fit(model, data, loss="classification", epochs=1, batch_size=16, cache_dir=tmp_path, group_by_length=grouped,
-            show_progress_bar=False)
+        model[1].register_forward_hook(
+            lambda m, args, out, seen=lengths: seen.append(out["attention_mask"].sum(1)) if m.training else None
+        )
+        fit(
+            model,
+            data,
+            loss="classification",
+            epochs=1,
+            batch_size=16,
+            cache_dir=tmp_path,
+            group_by_length=grouped,
+            show_progress_bar=False,
+        )
         assert sum(len(batch) for batch in lengths) == len(texts)
         spreads[grouped] = np.mean([float(batch.max() - batch.min()) for batch in lengths])
     assert spreads[True] < spreads[False] / 4

@@ -1,0 +1,1 @@
+"""The ``st-glot`` command line: ``main`` dispatches, ``args`` holds shared options, one file per command."""

@@ -1,0 +1,85 @@
+"""``st-glot explain``: draw what a GLOT (or AdaPool) model's pooler sees in some texts.
+
+Example::
+
+    st-glot explain --model out/ "the folder includes files" "the folder does not include files" --output explain/
+
+writes ``explain/explanations.json`` plus a PNG and an HTML page per text, and
+prints each text's heaviest tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _at_least(minimum: int):
+    """An argparse ``type`` that accepts integers ``>= minimum`` and names the bad value otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer >= {minimum}")
+        return value
+
+    return parse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``explain`` sub-command to the ``st-glot`` parser."""
+    parser = subparsers.add_parser(
+        "explain",
+        help="show each token's readout weight and the token graph, as data, PNG and HTML",
+        description="Run a model that pools with GLOTPooling or AdaPool on some texts and write, per text, "
+        "a PNG and a standalone HTML page of the tokens (shaded by readout weight) and the strongest "
+        "token-graph edges, plus explanations.json with all the numbers.",
+    )
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to explain")
+    parser.add_argument("--model", required=True, help="folder (or hub id) of a saved sentence-transformers model")
+    parser.add_argument("--output", required=True, help="folder to write explanations.json, PNGs and HTML pages into")
+    parser.add_argument("--file", help="read more texts from this file, one per line (blank lines skipped)")
+    parser.add_argument(
+        "--top", type=_at_least(1), default=5, help="tokens printed per text, heaviest first (default 5)"
+    )
+    parser.add_argument(
+        "--max-edges", type=_at_least(0), default=40, help="strongest graph edges drawn per picture (default 40)"
+    )
+    parser.add_argument(
+        "--format", choices=("png", "html", "both"), default="both", help="pictures to write (default both)"
+    )
+    parser.add_argument("--batch-size", type=_at_least(1), default=32, help="texts per forward pass (default 32)")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the model's choice)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model, write the explanations, print the ranked tokens."""
+    from sentence_transformers import SentenceTransformer
+
+    from st_glot.explain.render import display_tokens
+    from st_glot.explain.write import write_explanations
+
+    texts = list(args.texts)
+    if args.file:
+        with open(args.file, encoding="utf-8") as handle:
+            texts += [line.rstrip("\n") for line in handle if line.strip()]
+    if not texts:
+        raise SystemExit("st-glot explain: give at least one TEXT, or --file with one text per line.")
+
+    model = SentenceTransformer(args.model, trust_remote_code=True, device=args.device)
+    formats = ("png", "html") if args.format == "both" else (args.format,)
+    explanations = write_explanations(
+        model, texts, args.output, batch_size=args.batch_size, max_edges=args.max_edges, formats=formats
+    )
+    for number, explanation in enumerate(explanations):
+        shown = display_tokens(explanation.tokens)
+        print(f"[{number}] {explanation.text}")
+        for rank, (index, raw, weight) in enumerate(explanation.ranked(args.top), start=1):
+            label = shown[index].text if raw == shown[index].text else f"{shown[index].text} ({raw})"
+            print(f"  {rank:>2}. {weight:.4f}  {label}")
+    print(f"Wrote {len(explanations)} explanation(s) to {os.path.abspath(args.output)}")
+    return 0

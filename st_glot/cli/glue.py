@@ -1,0 +1,86 @@
+"""``st-glot glue``: compare pooling methods on GLUE tasks with a frozen backbone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from st_glot.cli.args import (
+    add_backbone_arguments,
+    add_glot_arguments,
+    add_training_arguments,
+    comma_list,
+    glot_kwargs,
+)
+from st_glot.evaluation.glue import PAPER_ROWS, format_table, run_glue
+from st_glot.evaluation.tasks import GLUE_TASKS, TASKS
+from st_glot.models.backbones import backbone_label, load_backbone
+from st_glot.models.factory import POOLINGS
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "glue", help="compare pooling methods on GLUE tasks (frozen backbone)", description=__doc__
+    )
+    parser.add_argument(
+        "--task",
+        type=comma_list(valid=tuple(TASKS), what="task(s)"),
+        default=["cola", "sst2", "stsb", "mrpc"],
+        help=f"comma-separated, from {','.join(GLUE_TASKS)} (default cola,sst2,stsb,mrpc)",
+    )
+    parser.add_argument(
+        "--pooling",
+        type=comma_list(valid=POOLINGS, what="pooling(s)"),
+        default=list(POOLINGS),
+        help=f"comma-separated, from {','.join(POOLINGS)}",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="offline data folder (cola/, sst2/, stsb/, mrpc/); default: the Hub"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="first N rows of each split only")
+    parser.add_argument(
+        "--paper-backbone",
+        choices=tuple(PAPER_ROWS),
+        default=None,
+        help="print the paper's rows for this backbone under ours",
+    )
+    parser.add_argument("--output", default="glue-results", help="folder for results.json and results.md")
+    add_backbone_arguments(parser)
+    add_glot_arguments(parser)
+    add_training_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+    start = time.perf_counter()
+    records = run_glue(
+        backbone,
+        args.task,
+        args.pooling,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        seed=args.seed,
+        glot_kwargs=glot_kwargs(args),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        cache_dir=args.cache_dir,
+        cache_dtype=args.cache_dtype,
+        group_by_length=args.group_by_length,
+    )
+    table = format_table(records, args.paper_backbone)
+    os.makedirs(args.output, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k != "func"}
+    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(
+            {"settings": settings, "seconds": round(time.perf_counter() - start, 1), "records": records}, f, indent=2
+        )
+    with open(os.path.join(args.output, "results.md"), "w", encoding="utf-8") as f:
+        f.write(f"# GLUE-style comparison: {backbone_label(args.backbone, args.gguf_file)} (scores x100)\n\n{table}\n")
+    print()
+    print(table)
+    print(f"\nwrote {args.output}/results.json and results.md")
+    return 0

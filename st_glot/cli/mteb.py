@@ -1,0 +1,90 @@
+"""``st-glot mteb``: evaluate a saved model with MTEB, on Hub tasks or on local files.
+
+Prints a table of main scores and writes MTEB's JSON results under
+``--output`` (``results/<model name>/<revision>/<task>.json``, MTEB's cache
+layout, so a second run with the same model and task reads them back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from st_glot.evaluation.mteb_tasks import (
+    classification_task_from_folder,
+    name_model,
+    results_table,
+    sts_task_from_file,
+)
+
+
+def register(subparsers) -> None:
+    """Add the ``mteb`` sub-command."""
+    parser = subparsers.add_parser(
+        "mteb", help="evaluate a model with MTEB (Hub tasks or local files)", description=__doc__
+    )
+    parser.add_argument("--model", required=True, help="a saved SentenceTransformer folder or Hub id")
+    parser.add_argument(
+        "--tasks", default="", help="comma-separated MTEB task names, e.g. STSBenchmark,Banking77Classification"
+    )
+    parser.add_argument(
+        "--local-sts",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an STS file (header sentence1,sentence2,score, or STS Benchmark rows); repeatable",
+    )
+    parser.add_argument(
+        "--local-classification",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder with train and test/dev CSV/TSV files (text and label columns); repeatable",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="local tasks: keep the first N rows of each split")
+    parser.add_argument("--n-experiments", type=int, default=10, help="local classification: repetitions (default 10)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--output", default="mteb-results", help="folder for MTEB's JSON results (default: mteb-results)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="re-run tasks whose results are already in --output")
+    parser.set_defaults(func=run)
+
+
+def build_tasks(args: argparse.Namespace) -> list:
+    """The MTEB tasks named by ``--tasks``, ``--local-sts`` and ``--local-classification``."""
+    import mteb
+
+    names = [name.strip() for name in args.tasks.split(",") if name.strip()]
+    tasks = list(mteb.get_tasks(tasks=names)) if names else []
+    tasks += [sts_task_from_file(path, limit=args.limit) for path in args.local_sts]
+    tasks += [
+        classification_task_from_folder(folder, n_experiments=args.n_experiments, limit=args.limit)
+        for folder in args.local_classification
+    ]
+    if not tasks:
+        raise SystemExit(
+            "st-glot mteb: no tasks. Give --tasks NAME[,NAME], --local-sts FILE or --local-classification DIR."
+        )
+    return tasks
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model, run MTEB, print the table and where the JSON results are."""
+    import mteb
+    from sentence_transformers import SentenceTransformer
+
+    tasks = build_tasks(args)
+    model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
+    result = mteb.evaluate(
+        model,
+        tasks,
+        cache=mteb.ResultCache(args.output),
+        encode_kwargs={"batch_size": args.batch_size},
+        overwrite_strategy="always" if args.overwrite else "only-missing",
+        show_progress_bar=False,
+    )
+    print(f"model: {result.model_name} (revision {result.model_revision})")
+    print(results_table(result))
+    print(f"JSON results in {os.path.join(args.output, 'results')}")
+    return 0

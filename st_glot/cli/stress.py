@@ -1,0 +1,110 @@
+"""``st-glot stress-test``: the paper's needle-among-distractors test on a frozen backbone."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from st_glot.cli.args import (
+    add_backbone_arguments,
+    add_glot_arguments,
+    add_group_by_length_argument,
+    comma_list,
+    glot_kwargs,
+)
+from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
+from st_glot.evaluation.stress.run import (
+    StressTestConfig,
+    format_table,
+    run_stress_test,
+    write_results,
+)
+from st_glot.explain.write import write_explanations
+from st_glot.models.backbones import backbone_label, load_backbone
+from st_glot.models.factory import POOLINGS
+from st_glot.training.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "stress-test", help="GLOT vs mean/max/CLS/AdaPool on the needle-among-distractors test", description=__doc__
+    )
+    parser.add_argument(
+        "--output", default="stress-test-results", help="folder for results.json, results.md, accuracy.png"
+    )
+    parser.add_argument(
+        "--ratios", type=comma_list(float), default=list(DISTRACTOR_RATIOS), help="comma-separated distractor ratios"
+    )
+    parser.add_argument(
+        "--methods",
+        type=comma_list(valid=POOLINGS, what="method(s)"),
+        default=list(POOLINGS),
+        help=f"comma-separated, from {','.join(POOLINGS)}",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default="balanced",
+        help="balanced: equal token length per class, needle never truncated; reference: the paper's code",
+    )
+    parser.add_argument(
+        "--train-size", type=int, default=1000, help="training texts per ratio (default 1000; the paper: 2000)"
+    )
+    parser.add_argument(
+        "--eval-size", type=int, default=400, help="evaluation texts per ratio (default 400; the paper: 500)"
+    )
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")
+    parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
+    add_group_by_length_argument(parser)
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
+    parser.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=4,
+        metavar="N",
+        help="write explanations of N eval samples for the GLOT model of the last ratio (0: none)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_backbone_arguments(parser)
+    add_glot_arguments(parser)
+    parser.set_defaults(func=run, tau=0.6)
+
+
+def run(args: argparse.Namespace) -> int:
+    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+    config = StressTestConfig(
+        ratios=args.ratios,
+        methods=args.methods,
+        generator=args.generator,
+        train_size=args.train_size,
+        eval_size=args.eval_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seeds=args.seeds,
+        glot=glot_kwargs(args),
+        cache_dir=args.cache_dir,
+        cache_dtype=args.cache_dtype,
+        group_by_length=args.group_by_length,
+    )
+    start = time.perf_counter()
+    records, last = run_stress_test(backbone, config, progress=not args.quiet)
+    summary = write_results(
+        args.output, config, backbone_label(args.backbone, args.gguf_file), records, time.perf_counter() - start
+    )
+    if args.explain and "glot" in last:
+        model, samples = last["glot"]
+        write_explanations(
+            model,
+            [s.text for s in samples[: args.explain]],
+            os.path.join(args.output, "explanations"),
+            labels=[f"label {s.label}" for s in samples[: args.explain]],
+        )
+    print()
+    print(format_table(summary))
+    print(f"\nwrote {args.output}/results.json, results.md, accuracy.png ({time.perf_counter() - start:.0f} s)")
+    return 0

@@ -1,0 +1,91 @@
+"""``st-glot train``: train a pooler on a frozen backbone for one task and save the model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from st_glot.cli.args import (
+    add_backbone_arguments,
+    add_glot_arguments,
+    add_training_arguments,
+    glot_kwargs,
+)
+from st_glot.evaluation.tasks import TASKS, load_task
+from st_glot.models.backbones import load_backbone
+from st_glot.models.factory import POOLINGS, make_model, make_pooler
+from st_glot.training.fit import LOSSES, fit
+
+SUMMARY_FILE = "st_glot_training.json"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a pooler on a frozen backbone and save the model", description=__doc__
+    )
+    parser.add_argument("--task", choices=tuple(TASKS), required=True)
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="offline data folder holding <task>/ (formats of the st-glot data README); default: the Hugging Face Hub",
+    )
+    parser.add_argument("--output", required=True, help="folder for the trained SentenceTransformer")
+    parser.add_argument("--pooling", choices=POOLINGS, default="glot")
+    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: the task's loss from the paper")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N rows of each split")
+    add_backbone_arguments(parser)
+    add_glot_arguments(parser)
+    add_training_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    task = TASKS[args.task]
+    train, dev = load_task(args.task, args.data_dir, limit=args.limit)
+    loss = args.loss or task.loss
+    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+    pooler = make_pooler(args.pooling, backbone, **(glot_kwargs(args) if args.pooling == "glot" else {}))
+    model = make_model(backbone, pooler, normalize=loss != "classification")
+    result = fit(
+        model,
+        train,
+        loss=loss,
+        eval_dataset=dev,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        cache_dir=args.cache_dir,
+        cache_dtype=args.cache_dtype,
+        seed=args.seed,
+        group_by_length=args.group_by_length,
+        output_dir=args.output,
+    )
+    summary = {
+        "task": args.task,
+        "pooling": args.pooling,
+        "loss": loss,
+        "backbone": args.backbone or "all-MiniLM-L6-v2 (embedded)",
+        "train_rows": len(train),
+        "eval_rows": len(dev),
+        "metrics": result.metrics,
+        "precompute_seconds": round(result.precompute_seconds, 2),
+        "train_seconds": round(result.train_seconds, 2),
+        "texts_computed": result.texts_computed,
+        "cache_dir": result.cache_dir,
+        "arguments": {k: v for k, v in vars(args).items() if k != "func"},
+    }
+    with open(os.path.join(args.output, SUMMARY_FILE), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    print(
+        json.dumps(
+            {
+                "metrics": result.metrics,
+                "train_seconds": summary["train_seconds"],
+                "precompute_seconds": summary["precompute_seconds"],
+            },
+            indent=2,
+        )
+    )
+    print(f"saved to {args.output}")
+    return 0

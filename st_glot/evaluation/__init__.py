@@ -1,0 +1,1 @@
+"""Task data, the pooler comparison engine and its front ends (GLUE, stress test), and MTEB tasks from local files."""

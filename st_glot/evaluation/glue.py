@@ -1,0 +1,119 @@
+"""The paper's GLUE-style comparison: pooling methods on a frozen backbone, task by task.
+
+Heads as in the paper: a linear classifier on the pooled vector (single
+sentences) or on ``[z_a, z_b]`` (pairs); STS-B by regressing the cosine of the
+two vectors to the score scaled to [0, 1] (MSE). Metrics: CoLA MCC, STS-B
+Spearman, MRPC/QQP F1, accuracy elsewhere, ×100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from scipy.stats import spearmanr
+from sentence_transformers.base.modules import Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+from st_glot.evaluation.compare import compare_poolers
+from st_glot.evaluation.tasks import TASKS, load_task
+from st_glot.models.factory import make_model
+
+METRIC_KEYS = {"spearman": "eval_spearman_cosine", "accuracy": "eval_accuracy", "f1": "eval_f1", "mcc": "eval_mcc"}
+
+#: GLUE dev scores ×100 from Mantri et al. (ICLR 2026), frozen backbones, selected rows.
+PAPER_ROWS: dict[str, dict[str, dict[str, float]]] = {
+    "BERT-base": {
+        "mean": {"cola": 19.55, "sst2": 82.91, "stsb": 74.96, "mrpc": 80.28},
+        "adapool": {"cola": 29.20, "sst2": 87.72, "stsb": 80.01, "mrpc": 77.99},
+        "glot": {"cola": 47.49, "sst2": 90.25, "stsb": 83.86, "mrpc": 82.58},
+    },
+    "SmolLM2-360M": {
+        "cls": {"cola": 7.63, "sst2": 77.75, "stsb": 52.77, "mrpc": 81.03},
+        "mean": {"cola": 12.30, "sst2": 79.81, "stsb": 56.39, "mrpc": 80.60},
+        "adapool": {"cola": 7.21, "sst2": 83.71, "stsb": 61.20, "mrpc": 81.69},
+        "glot": {"cola": 39.23, "sst2": 90.25, "stsb": 76.28, "mrpc": 82.24},
+    },
+}
+
+
+def untrained_mean_spearman(
+    backbone: Transformer, sentences1: Sequence[str], sentences2: Sequence[str], scores: Sequence[float]
+) -> float:
+    """STS Spearman (×100) of plain mean pooling on the backbone, nothing trained."""
+    model = make_model(backbone, Pooling(backbone.get_embedding_dimension(), pooling_mode="mean"))
+    a = model.encode(list(sentences1), convert_to_tensor=True)
+    b = model.encode(list(sentences2), convert_to_tensor=True)
+    similarity = torch.nn.functional.cosine_similarity(a, b).cpu().numpy()
+    return 100 * float(spearmanr(similarity, list(scores)).statistic)
+
+
+def run_glue(
+    backbone: Transformer,
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    data_dir: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    glot_kwargs: dict[str, Any] | None = None,
+    **fit_kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Train and score every method on every task.
+
+    Returns:
+        One record per (task, method): ``task``, ``method``, ``metric``, ``score`` (×100),
+        ``train_rows``, ``eval_rows``, ``train_seconds``; for STS-B also the untrained
+        mean-pooling baseline as method ``"mean (untrained)"``.
+    """
+    records = []
+    for task_name in tasks:
+        task = TASKS[task_name]
+        train, evaluation = load_task(task_name, data_dir, limit=limit)
+        for method, result, _ in compare_poolers(
+            backbone, train, evaluation, methods, loss=task.loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
+        ):
+            records.append(
+                {
+                    "task": task_name,
+                    "method": method,
+                    "metric": task.metric,
+                    "score": 100 * result.metrics[METRIC_KEYS[task.metric]],
+                    "train_rows": len(train),
+                    "eval_rows": len(evaluation),
+                    "train_seconds": round(result.train_seconds, 1),
+                }
+            )
+            print(f"{task_name:8s} {method:8s} {task.metric} {records[-1]['score']:.2f}", flush=True)
+        if task_name == "stsb":
+            score = untrained_mean_spearman(
+                backbone, evaluation["sentence1"], evaluation["sentence2"], evaluation["score"]
+            )
+            records.append(
+                {
+                    "task": task_name,
+                    "method": "mean (untrained)",
+                    "metric": "spearman",
+                    "score": score,
+                    "train_rows": 0,
+                    "eval_rows": len(evaluation),
+                    "train_seconds": 0.0,
+                }
+            )
+    return records
+
+
+def format_table(records: list[dict[str, Any]], paper_backbone: str | None = None) -> str:
+    """Markdown table: methods × tasks (scores ×100), with the paper's rows for ``paper_backbone`` below."""
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    score = {(r["task"], r["method"]): r["score"] for r in records}
+    metric = {r["task"]: r["metric"] for r in records}
+    lines = ["| method | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for m in methods:
+        lines.append(f"| {m} | " + " | ".join(f"{score[(t, m)]:.2f}" if (t, m) in score else "" for t in tasks) + " |")
+    for m, row in PAPER_ROWS.get(paper_backbone or "", {}).items():
+        lines.append(
+            f"| paper {paper_backbone} {m} | " + " | ".join(f"{row[t]:.2f}" if t in row else "" for t in tasks) + " |"
+        )
+    return "\n".join(lines)

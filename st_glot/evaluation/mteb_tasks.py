@@ -1,0 +1,297 @@
+"""MTEB evaluation of GLOT models, including tasks built from local files.
+
+``mteb.evaluate(model, tasks=...)`` takes a GLOT ``SentenceTransformer`` like any
+other. Two things are added here:
+
+- a distinct, stable model name (:func:`model_name`). mteb 2 wraps a
+  ``SentenceTransformer`` in ``SentenceTransformerEncoderWrapper`` and names it
+  ``model.model_card_data.model_name``, falling back to ``base_model``, falling
+  back to ``"no_model_name/available"``; its results cache is keyed by that name
+  and ``base_model_revision``. A GLOT model built on a Hub backbone would thus
+  be cached as the bare backbone, and one on a local backbone as "no name":
+  either way one model's scores could be served for another.
+  :func:`name_model` (called by :func:`st_glot.models.factory.make_model`, ``fit`` and
+  ``st-glot mteb``) gives the model a card whose name is derived from its
+  weights at the moment it is read;
+- tasks from in-memory data or local files (:func:`sts_task`,
+  :func:`classification_task` and their ``*_from_*`` readers), so evaluation
+  runs without a dataset hub. Each is an ``AbsTaskSTS`` / ``AbsTaskClassification``
+  whose ``load_data`` fills ``self.dataset`` from memory; its
+  ``TaskMetadata.dataset.revision`` is a hash of the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+from sentence_transformers import SentenceTransformer
+
+from st_glot.hub.identity import model_name
+
+__all__ = [
+    "classification_task",
+    "classification_task_from_folder",
+    "model_name",
+    "name_model",
+    "results_table",
+    "sts_task",
+    "sts_task_from_file",
+]
+
+#: File stems accepted as the evaluation split of a local classification folder, in order of preference.
+EVAL_STEMS: tuple[str, ...] = ("test", "dev", "validation")
+TEXT_COLUMNS: tuple[str, ...] = ("text", "sentence", "content", "x")
+LABEL_COLUMNS: tuple[str, ...] = ("label", "category", "labels", "y")
+
+
+def name_model(model: SentenceTransformer) -> SentenceTransformer:
+    """Give ``model`` st-glot's model card, whose ``model_name`` is :func:`model_name` of the model.
+
+    The name is recomputed whenever it is read, so it follows training; a name
+    set explicitly (``model.model_card_data.model_name = "org/x"``) wins.
+    Returns ``model``.
+    """
+    from st_glot.hub.model_card import attach_glot_card
+
+    return attach_glot_card(model)
+
+
+def _metadata(name: str, kind: str, main_score: str, data: Any, description: str, language: str) -> Any:
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    revision = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return TaskMetadata(
+        name=name,
+        description=description,
+        dataset={"path": f"local/{name}", "revision": revision},
+        type=kind,
+        category="t2t",
+        modalities=["text"],
+        eval_splits=["test"],
+        eval_langs=[language],
+        main_score=main_score,
+        reference=None,
+        date=None,
+        domains=[],
+        task_subtypes=[],
+        license="not specified",
+        annotations_creators="derived",
+        dialect=[],
+        sample_creation="found",
+        bibtex_citation="",
+    )
+
+
+def sts_task(
+    name: str,
+    sentence1: Sequence[str],
+    sentence2: Sequence[str],
+    scores: Sequence[float],
+    min_score: float = 0.0,
+    max_score: float = 5.0,
+    language: str = "eng-Latn",
+) -> Any:
+    """An MTEB STS task (``AbsTaskSTS``) on the given pairs; main score: Spearman of cosine similarity.
+
+    Args:
+        name: the task name MTEB reports and caches results under.
+        sentence1, sentence2, scores: the pairs and their gold similarity.
+        min_score, max_score: the range of ``scores`` (STS-B: 0 to 5).
+        language: an ISO 639-3 + script code, e.g. ``"eng-Latn"``.
+    """
+    from mteb.abstasks.sts import AbsTaskSTS
+
+    if not len(sentence1) == len(sentence2) == len(scores):
+        raise ValueError(
+            f"sts_task {name!r}: sentence1, sentence2 and scores must have equal lengths; "
+            f"got {len(sentence1)}, {len(sentence2)} and {len(scores)}."
+        )
+    if len(scores) < 2:
+        raise ValueError(f"sts_task {name!r}: a correlation needs at least 2 pairs; got {len(scores)}.")
+    columns = {"sentence1": list(sentence1), "sentence2": list(sentence2), "score": [float(s) for s in scores]}
+
+    class LocalSTSTask(AbsTaskSTS):
+        metadata = _metadata(name, "STS", "cosine_spearman", columns, f"Local STS pairs ({len(scores)}).", language)
+
+        def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+            self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+            self.data_loaded = True
+
+    LocalSTSTask.min_score, LocalSTSTask.max_score = min_score, max_score
+    return LocalSTSTask()
+
+
+def classification_task(
+    name: str,
+    train_texts: Sequence[str],
+    train_labels: Sequence[int],
+    test_texts: Sequence[str],
+    test_labels: Sequence[int],
+    n_experiments: int = 10,
+    samples_per_label: int | None = None,
+    language: str = "eng-Latn",
+) -> Any:
+    """An MTEB classification task (``AbsTaskClassification``): logistic regression on frozen embeddings.
+
+    MTEB fits the classifier on embeddings of the training texts and reports
+    accuracy on the test texts, averaged over ``n_experiments`` runs (each on a
+    fresh sample of ``samples_per_label`` texts per class when that is set, else
+    MTEB's default).
+    """
+    from mteb.abstasks.classification import AbsTaskClassification
+
+    for split, texts, labels in (("train", train_texts, train_labels), ("test", test_texts, test_labels)):
+        if len(texts) != len(labels) or not texts:
+            raise ValueError(
+                f"classification_task {name!r}: the {split} split needs as many labels as texts, and at least one; "
+                f"got {len(texts)} texts and {len(labels)} labels."
+            )
+    if n_experiments < 1:
+        raise ValueError(f"n_experiments must be at least 1; got {n_experiments!r}.")
+    splits = {
+        "train": {"text": list(train_texts), "label": [int(x) for x in train_labels]},
+        "test": {"text": list(test_texts), "label": [int(x) for x in test_labels]},
+    }
+
+    class LocalClassificationTask(AbsTaskClassification):
+        metadata = _metadata(
+            name,
+            "Classification",
+            "accuracy",
+            splits,
+            f"Local classification ({len(set(splits['train']['label']))} classes).",
+            language,
+        )
+
+        def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+            self.dataset = DatasetDict({split: Dataset.from_dict(columns) for split, columns in splits.items()})
+            self.data_loaded = True
+
+    LocalClassificationTask.n_experiments = n_experiments
+    if samples_per_label is not None:
+        LocalClassificationTask.samples_per_label = samples_per_label
+    return LocalClassificationTask()
+
+
+def sts_task_from_file(path: str | os.PathLike, name: str | None = None, limit: int | None = None) -> Any:
+    """An STS task from a local file.
+
+    Two layouts are read: a CSV/TSV with a header holding ``sentence1``,
+    ``sentence2`` and ``score``; or the STS Benchmark's own tab-separated files
+    without header (genre, file, year, id, score 0–5, sentence1, sentence2, …).
+    Scores keep their scale; the range is taken as 0–5 unless every score lies
+    in [0, 1]. ``limit`` keeps the first rows only.
+    """
+    path = os.fspath(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        first = f.readline()
+        f.seek(0)
+        delimiter = "\t" if "\t" in first else ","
+        header = [cell.strip().lower() for cell in first.rstrip("\r\n").split(delimiter)]
+        if {"sentence1", "sentence2", "score"} <= set(header):
+            rows = [
+                (r["sentence1"], r["sentence2"], r["score"])
+                for r in csv.DictReader(f, fieldnames=header, delimiter=delimiter)
+            ][1:]
+        else:
+            rows = [(r[5], r[6], r[4]) for r in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) >= 7]
+    if not rows:
+        raise ValueError(
+            f"{path}: no STS pairs found. Valid layouts: a header with sentence1, sentence2 and score, "
+            "or STS Benchmark rows (score in column 5, sentences in columns 6 and 7, tab-separated)."
+        )
+    rows = rows[:limit] if limit is not None else rows
+    scores = [float(r[2]) for r in rows]
+    top = 1.0 if max(scores) <= 1.0 else 5.0
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return sts_task(
+        name or f"LocalSTS-{stem}", [r[0].strip() for r in rows], [r[1].strip() for r in rows], scores, 0.0, top
+    )
+
+
+def _read_labelled(path: str) -> tuple[list[str], list[str]]:
+    delimiter = "\t" if path.endswith(".tsv") else ","
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
+        fields = [c.strip() for c in reader.fieldnames or []]
+        text = next((c for c in TEXT_COLUMNS if c in fields), None)
+        label = next((c for c in LABEL_COLUMNS if c in fields), None)
+        if text is None or label is None:
+            raise ValueError(
+                f"{path}: header {fields} needs a text column (one of {list(TEXT_COLUMNS)}) "
+                f"and a label column (one of {list(LABEL_COLUMNS)})."
+            )
+        rows = [{k.strip(): v for k, v in row.items() if k} for row in reader]
+    return [r[text].strip() for r in rows], [r[label].strip() for r in rows]
+
+
+def _split_file(folder: str, stems: Sequence[str]) -> str:
+    for stem in stems:
+        for ext in (".csv", ".tsv"):
+            if os.path.isfile(os.path.join(folder, stem + ext)):
+                return os.path.join(folder, stem + ext)
+    raise FileNotFoundError(
+        f"{folder}: no {' / '.join(stems)} file; a classification folder holds train.csv|tsv and one of "
+        f"{[s + '.csv|tsv' for s in EVAL_STEMS]}."
+    )
+
+
+def classification_task_from_folder(
+    folder: str | os.PathLike,
+    name: str | None = None,
+    n_experiments: int = 10,
+    samples_per_label: int | None = None,
+    limit: int | None = None,
+) -> Any:
+    """A classification task from a local folder.
+
+    The folder holds ``train.csv`` (or ``.tsv``) and ``test``/``dev``/``validation``
+    ``.csv``/``.tsv``, each with a header naming a text column (``text``,
+    ``sentence``, ``content`` or ``x``) and a label column (``label``,
+    ``category``, ``labels`` or ``y``): the layouts of Banking77, SST-2 and CoLA
+    in the offline data folder. Labels may be names; ``categories.json`` (a list
+    of names), when present, fixes their ids. ``limit`` keeps the first rows of
+    each split.
+    """
+    folder = os.fspath(folder)
+    train_texts, train_labels = _read_labelled(_split_file(folder, ("train",)))
+    test_texts, test_labels = _read_labelled(_split_file(folder, EVAL_STEMS))
+    categories_path = os.path.join(folder, "categories.json")
+    if os.path.isfile(categories_path):
+        with open(categories_path, encoding="utf-8") as f:
+            names = list(json.load(f))
+    else:
+        names = sorted(set(train_labels) | set(test_labels), key=lambda x: (not x.lstrip("-").isdigit(), x))
+    label_id = {label: i for i, label in enumerate(names)}
+    unknown = sorted((set(train_labels) | set(test_labels)) - set(label_id))
+    if unknown:
+        raise ValueError(f"{folder}: labels {unknown[:5]} are not in categories.json (valid: {names[:5]}…).")
+    cut = slice(None, limit)
+    return classification_task(
+        name or f"LocalClassification-{os.path.basename(os.path.normpath(folder))}",
+        train_texts[cut],
+        [label_id[x] for x in train_labels[cut]],
+        test_texts[cut],
+        [label_id[x] for x in test_labels[cut]],
+        n_experiments=n_experiments,
+        samples_per_label=samples_per_label,
+    )
+
+
+def results_table(result: Any) -> str:
+    """A Markdown table of an ``mteb.evaluate`` result: one row per task, split and subset, with its main score."""
+    lines = ["| task | split | subset | main score |", "|---|---|---|---|"]
+    for task_result in result.task_results:
+        for split, subsets in task_result.scores.items():
+            for subset in subsets:
+                lines.append(
+                    f"| {task_result.task_name} | {split} | {subset.get('hf_subset', 'default')} "
+                    f"| {subset['main_score']:.4f} |"
+                )
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""One constructor for every pooling method the paper compares, on any backbone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import Dense, Normalize, Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+from torch import nn
+
+from st_glot.hub.model_card import attach_glot_card
+from st_glot.models.backbones import is_decoder
+from st_glot.nn.adapool import AdaPool
+from st_glot.nn.pooling import GLOTPooling
+from st_glot.utils.checks import check_choice
+
+POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
+
+
+def make_pooler(name: str, backbone: Transformer, **glot_kwargs: Any) -> nn.Module:
+    """The pooling module ``name`` for ``backbone``.
+
+    ``"cls"`` is the first token on encoders and the last non-padding token
+    ("[EOS]") on decoders. ``glot_kwargs`` go to :class:`GLOTPooling`.
+    """
+    check_choice("pooling", name, POOLINGS)
+    dim = backbone.get_embedding_dimension()
+    if name == "glot":
+        return GLOTPooling(dim, **glot_kwargs)
+    if name == "adapool":
+        return AdaPool(dim)
+    if name == "cls":
+        return Pooling(dim, pooling_mode="lasttoken" if is_decoder(backbone) else "cls")
+    return Pooling(dim, pooling_mode=name)
+
+
+def make_model(
+    backbone: Transformer, pooler: nn.Module, normalize: bool = True, project: bool = False, device: str | None = None
+) -> SentenceTransformer:
+    """``SentenceTransformer(modules=[backbone, pooler(, Dense)(, Normalize())])`` with st-glot's model card.
+
+    ``project`` adds a linear ``D → D`` projection after the pooler, as the paper
+    does for STS-B (it also gives parameter-free poolers something to train).
+    The card (:class:`st_glot.hub.model_card.GLOTModelCardData`) names the model by
+    its content for MTEB and describes the frozen backbone and the pooler.
+    """
+    modules = [backbone, pooler]
+    if project:
+        width = pooler.get_embedding_dimension()
+        modules.append(Dense(width, width, activation_function=None))
+    if normalize:
+        modules.append(Normalize())
+    return attach_glot_card(SentenceTransformer(modules=modules, device=device))

@@ -1,0 +1,241 @@
+"""Step 1 of GLOT: the token similarity graph.
+
+For one sequence with valid token states ``x_1 … x_n`` the graph has an edge
+``j → i`` wherever the cosine similarity ``S_ij = <x_i, x_j> / (|x_i| |x_j|)``
+exceeds the threshold ``tau`` (Mantri et al., "Towards Improved Sentence
+Representations using Token Graphs", ICLR 2026). ``S`` is symmetric, so every
+edge comes with its reverse, and the diagonal (``S_ii = 1``) is kept as in the
+paper's code. Padding tokens are never nodes, and sequences never connect.
+
+The whole batch is handled at once as a dense ``(B, L, L)`` mask
+(:func:`build_token_graph`). For long inputs, where ``(B, L, L)`` tensors no
+longer fit in memory, :func:`build_sparse_token_graph` produces torch-geometric's
+``edge_index`` form directly, thresholding the similarity one block of rows at a
+time for the whole batch, so at most ``SIMILARITY_BLOCK_ELEMENTS`` similarities
+exist at once and there is no loop over sequences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from st_glot.utils.checks import check_choice
+
+EdgeWeight = Literal["binary", "cosine"]
+EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
+GraphNorm = Literal["none", "center", "standardize"]
+GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
+
+#: Upper bound on the fp32 similarities (``B × rows × L``) one block of
+#: :func:`build_sparse_token_graph` holds: 2**24 elements, 64 MiB.
+SIMILARITY_BLOCK_ELEMENTS = 1 << 24
+
+
+@dataclass
+class TokenGraph:
+    """A batch of token graphs in dense form.
+
+    Attributes:
+        valid: ``(B, L)`` bool, True on real (non-padding) tokens.
+        adjacency: ``(B, L, L)`` bool; ``adjacency[b, i, j]`` is the edge ``j → i``.
+            Only valid tokens take part; the diagonal is set where ``S_ii > tau``.
+        weight: ``(B, L, L)`` float32 edge values (1 for ``"binary"``, ``S_ij`` for
+            ``"cosine"``), zero where there is no edge.
+        binary: True when every edge weighs 1, which lets layers skip per-edge work.
+        cache: per-batch tensors derived from the graph by the layers (e.g. GAT's
+            self-loop values and attention mask), computed by the first layer
+            that needs them and shared by all others; see :meth:`derived`.
+    """
+
+    valid: Tensor
+    adjacency: Tensor
+    weight: Tensor
+    binary: bool
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, key: str, compute: Callable[[TokenGraph], Any]) -> Any:
+        """``compute(self)``, evaluated once per graph and cached under ``key``."""
+        if key not in self.cache:
+            self.cache[key] = compute(self)
+        return self.cache[key]
+
+
+@dataclass
+class SparseTokenGraph:
+    """The same graphs as one disjoint torch-geometric graph over the valid tokens.
+
+    Attributes:
+        edge_index: ``(2, E)`` long, rows ``(source j, target i)`` in node numbering.
+        edge_value: ``(E,)`` float32 edge values.
+        batch: ``(N,)`` long, the sequence each node belongs to.
+        num_graphs: ``B``.
+    """
+
+    edge_index: Tensor
+    edge_value: Tensor
+    batch: Tensor
+    num_graphs: int
+
+
+def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm) -> Tensor:
+    """Re-express each token relative to its own sequence, in fp32.
+
+    Statistics are taken over the sequence's valid tokens only; padding comes out as 0.
+
+    - ``"none"``: ``x_i`` unchanged;
+    - ``"center"``: ``x_i - μ`` with ``μ`` the sequence's mean token state;
+    - ``"standardize"``: ``(x_i - μ) / σ`` per dimension.
+
+    Decoder LLMs' states share a dominant direction and a few dimensions tens of
+    times larger than the rest (SmolLM2-135M: median pairwise cosine 0.93),
+    nearly constant across a sequence; centring removes that shared part and
+    leaves the differences between tokens.
+
+    Args:
+        x: ``(B, L, d)`` token states, any float dtype.
+        valid: ``(B, L)`` mask of real tokens (needed unless ``mode="none"``).
+        mode: one of :data:`GRAPH_NORMS`.
+
+    Returns:
+        ``(B, L, d)`` float32.
+    """
+    check_choice("graph_norm", mode, GRAPH_NORMS)
+    x = x.float()
+    if mode == "none":
+        return x
+    weight = valid.unsqueeze(-1).float()  # (B, L, 1)
+    count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
+    mean = (x * weight).sum(dim=1, keepdim=True) / count  # (B, 1, d)
+    x = (x - mean) * weight
+    if mode == "standardize":
+        x = x / ((x.square().sum(dim=1, keepdim=True) / count).sqrt() + 1e-6)
+    return x
+
+
+def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+    """fp32 unit vectors whose dot products are the graph's similarities:
+    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero)."""
+    check_choice("graph_norm", graph_norm, GRAPH_NORMS)
+    return F.normalize(sequence_normalize(x, valid, graph_norm), dim=-1)  # (B, L, d)
+
+
+def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+    """Pairwise cosine similarity of the tokens of each sequence, in fp32.
+
+    Args:
+        x: ``(B, L, d)`` token states, any float dtype.
+        valid, graph_norm: as in :func:`unit_states`.
+
+    Returns:
+        ``(B, L, L)`` float32 with entries in ``[-1, 1]``; a zero vector has
+        similarity 0 with everything.
+    """
+    unit = unit_states(x, valid, graph_norm)  # (B, L, d)
+    return unit @ unit.transpose(1, 2)  # (B, L, L)
+
+
+def build_token_graph(
+    x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWeight = "binary", graph_norm: GraphNorm = "none"
+) -> TokenGraph:
+    """Threshold the cosine similarity of valid tokens into a batched graph.
+
+    Args:
+        x: ``(B, L, d)`` token states.
+        valid: ``(B, L)`` bool or 0/1 mask of real tokens.
+        tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
+        edge_weight: ``"binary"`` (every edge 1, the paper's code) or ``"cosine"``
+            (edge carries ``S_ij``).
+        graph_norm: how states are centred before the cosine (:func:`unit_states`).
+
+    Returns:
+        The :class:`TokenGraph` of the batch.
+    """
+    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
+    valid = valid.bool()
+    similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
+    pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
+    adjacency = (similarity > tau) & pair
+    if edge_weight == "binary":
+        weight = adjacency.float()
+    else:
+        weight = similarity.masked_fill(~adjacency, 0.0)
+    return TokenGraph(valid=valid, adjacency=adjacency, weight=weight, binary=edge_weight == "binary")
+
+
+def _node_numbering(valid: Tensor) -> tuple[Tensor, Tensor]:
+    """Node number of each valid token ``(B, L)`` (row-major over the batch) and the ``(N,)`` graph of each node."""
+    node_id = valid.flatten().long().cumsum(0).view_as(valid) - 1  # (B, L)
+    lengths = valid.sum(dim=1)  # (B,)
+    batch = torch.repeat_interleave(torch.arange(valid.size(0), device=valid.device), lengths)  # (N,)
+    return node_id, batch
+
+
+def to_sparse(graph: TokenGraph) -> SparseTokenGraph:
+    """Convert a dense :class:`TokenGraph` to torch-geometric's edge-list form.
+
+    Nodes are the valid tokens in row-major order of ``(B, L)``, i.e. the order of
+    ``x[graph.valid]``. No loop over sequences: node numbers come from a cumulative
+    sum over the flattened mask.
+    """
+    node_id, batch = _node_numbering(graph.valid)
+    b, i, j = graph.adjacency.nonzero(as_tuple=True)  # (E,) each
+    edge_index = torch.stack([node_id[b, j], node_id[b, i]])  # (2, E): source j, target i
+    edge_value = graph.weight[b, i, j]  # (E,)
+    return SparseTokenGraph(edge_index=edge_index, edge_value=edge_value, batch=batch, num_graphs=graph.valid.size(0))
+
+
+def build_sparse_token_graph(
+    x: Tensor,
+    valid: Tensor,
+    tau: float,
+    edge_weight: EdgeWeight = "binary",
+    graph_norm: GraphNorm = "none",
+    block_elements: int = SIMILARITY_BLOCK_ELEMENTS,
+) -> SparseTokenGraph:
+    """The graphs of :func:`build_token_graph`, built as an edge list without any ``(B, L, L)`` tensor.
+
+    The rows ``i`` of ``S`` are processed in blocks of ``r = max(1, block_elements
+    // (B L))`` for all sequences at once: ``S[:, i0:i0+r] = U[:, i0:i0+r] U^T``
+    with ``U`` the unit-normalised states, thresholded and restricted to valid
+    pairs; only the surviving edges are kept. Peak extra memory is one
+    ``(B, r, L)`` fp32 block plus the edges; the work is ``2 B L^2 d`` FLOPs as
+    in the dense form. At normal lengths one block covers every row.
+
+    Args:
+        x: ``(B, L, d)`` token states.
+        valid: ``(B, L)`` bool or 0/1 mask of real tokens.
+        tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
+        edge_weight: ``"binary"`` or ``"cosine"``, as in :func:`build_token_graph`.
+        graph_norm: how states are centred before the cosine (:func:`unit_states`).
+        block_elements: upper bound on the similarities held at once (fp32 elements).
+
+    Returns:
+        The :class:`SparseTokenGraph`; edges are ordered by row block, then
+        ``(b, i, j)``, and carry the same values as :func:`to_sparse` gives.
+    """
+    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
+    if block_elements < 1:
+        raise ValueError(f"Invalid block_elements: {block_elements!r}. It must be an integer >= 1.")
+    valid = valid.bool()
+    B, L = valid.shape
+    unit = unit_states(x, valid, graph_norm)  # (B, L, d)
+    unit_t = unit.transpose(1, 2)  # (B, d, L)
+    node_id, batch = _node_numbering(valid)
+    rows = max(1, block_elements // max(1, B * L))
+    sources, targets, values = [], [], []
+    for start in range(0, L, rows):
+        similarity = unit[:, start : start + rows] @ unit_t  # (B, r, L)
+        keep = (similarity > tau) & valid[:, start : start + rows, None] & valid[:, None, :]  # (B, r, L)
+        b, i, j = keep.nonzero(as_tuple=True)  # (E_block,) each
+        i = i + start
+        sources.append(node_id[b, j])
+        targets.append(node_id[b, i])
+        values.append(similarity[b, i - start, j] if edge_weight == "cosine" else similarity.new_ones(b.numel()))
+    edge_index = torch.stack([torch.cat(sources), torch.cat(targets)])  # (2, E): source j, target i
+    return SparseTokenGraph(edge_index=edge_index, edge_value=torch.cat(values), batch=batch, num_graphs=B)

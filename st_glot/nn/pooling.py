@@ -1,0 +1,269 @@
+"""``GLOTPooling``: the sentence-transformers module that runs GLOT end to end.
+
+It sits between ``Transformer`` and ``Normalize`` and turns
+``features["token_embeddings"]`` ``(B, L, d)`` into
+``features["sentence_embedding"]`` ``(B, D)`` in three steps: the token graph
+(:mod:`st_glot.nn.graph`), the token GNN (:mod:`st_glot.nn.gnn`) and the attention
+readout (:mod:`st_glot.nn.readout`). Reference: Mantri, Schönlieb, Lähner,
+Eliasof, "Towards Improved Sentence Representations using Token Graphs",
+ICLR 2026 (arXiv 2603.03389).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from st_glot.nn.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
+from st_glot.nn.graph import (
+    EDGE_WEIGHTS,
+    GRAPH_NORMS,
+    EdgeWeight,
+    GraphNorm,
+    build_sparse_token_graph,
+    build_token_graph,
+    sequence_normalize,
+)
+from st_glot.nn.inputs import padded_token_states
+from st_glot.nn.norms import TokenRunningNorm
+from st_glot.nn.readout import AttentionReadout
+from st_glot.nn.serialization import SavableModule
+from st_glot.utils.checks import check_choice, check_int
+
+Backend = Literal["auto", "dense", "pyg"]
+BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
+
+#: ``backend="auto"`` runs the dense path while :func:`dense_bytes` stays within this (2 GiB).
+DENSE_BUDGET_BYTES = 2 << 30
+
+InputNorm = Literal["none", "center", "standardize", "running"]
+INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
+
+logger = logging.getLogger(__name__)
+
+
+def dense_bytes(batch_size: int, length: int, num_layers: int, heads: int, training: bool) -> int:
+    """Estimated peak bytes of the ``(B, L, L)`` tensors of one dense forward (and backward).
+
+    Building the graph keeps about 4 fp32-sized ``(B, L, L)`` tensors alive
+    (similarity, weight, and GAT's edge values and mask). A layer needs about 3
+    per head while it runs (logits, masked logits, softmax); in inference they
+    are freed before the next layer, in training autograd keeps them for the
+    backward pass, which needs as many again::
+
+        bytes = 4 · B · L² · (4 + 3 H · (2 K if training else min(K, 1)))
+    """
+    per_layer = 3 * heads
+    layers = per_layer * (2 * num_layers if training else min(num_layers, 1))
+    return 4 * batch_size * length * length * (4 + layers)
+
+
+def default_scorer_hidden(width: int) -> int:
+    """The paper's readout scorer width, ``max(128, D // 2)``."""
+    return max(128, width // 2)
+
+
+class GLOTPooling(SavableModule):
+    """GLOT pooling: token graph → token GNN → attention readout.
+
+    Args:
+        embedding_dimension: width ``d`` of the backbone's token states.
+        hidden_dim: width ``h`` of each GNN layer.
+        num_layers: number of GNN layers ``K``; 0 gives the readout alone.
+        gnn: layer type: ``"gat"`` (default), ``"gcn"``, ``"gin"`` or ``"gine"``.
+        jk: jumping knowledge: ``"cat"`` (width ``d + K·h``), ``"max"`` or ``"mean"``
+            (width ``h``).
+        tau: edge threshold on cosine similarity, in ``[-1, 1]``.
+        edge_weight: ``"binary"`` (every edge 1, as in the paper's code) or
+            ``"cosine"`` (edge carries its similarity). ``"gin"`` uses no edge values.
+        heads: attention heads for ``"gat"`` (averaged, width stays ``h``).
+        dropout: dropout on GNN layer outputs during training, in ``[0, 1)``.
+        scorer_hidden: hidden width of the readout scorer; ``None`` takes the
+            paper's ``max(128, D // 2)``.
+        backend: ``"dense"`` (batched ``(B, L, L)`` tensors), ``"pyg"`` (the same
+            parameters through torch-geometric's sparse kernels on an edge list
+            built block by block, never holding a ``(B, L, L)`` tensor) or
+            ``"auto"``: dense while :func:`dense_bytes` stays within
+            ``dense_budget_bytes``. In inference an over-budget batch is split into
+            groups of sequences that fit (sequences are pooled independently, so
+            the result is the same) and only a single sequence too long for the
+            budget takes pyg; in training, where autograd keeps every group's
+            tensors anyway, an over-budget batch takes pyg. The path a forward
+            pass took is stored in ``last_backend`` (with the sequences per pass
+            in ``last_group_size``) and logged at debug level.
+        graph_norm: ``"none"`` (the paper's cosine of raw states), ``"center"`` or
+            ``"standardize"``: states are centred (and scaled) per sequence before
+            the cosine, which keeps the graph sparse on anisotropic decoder states
+            (see :func:`st_glot.nn.graph.unit_states`). Only the graph changes; the GNN
+            still sees the raw states.
+        input_norm: the same per-sequence ``"center"``/``"standardize"`` for the
+            states the GNN and the readout see (default ``"none"``). Decoder states
+            with a few huge, nearly constant dimensions saturate the scorer
+            otherwise; ``"standardize"`` puts every dimension on one scale but
+            removes each text's mean token. ``"running"`` standardises each
+            dimension with the mean and variance of every token seen in training,
+            the same statistics in training and inference
+            (:class:`st_glot.nn.norms.TokenRunningNorm`), which keeps the
+            differences between texts.
+
+    The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
+    ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
+    1 over each sequence's valid tokens, zero on padding).
+    """
+
+    config_keys = [
+        "embedding_dimension",
+        "hidden_dim",
+        "num_layers",
+        "gnn",
+        "jk",
+        "tau",
+        "edge_weight",
+        "heads",
+        "dropout",
+        "scorer_hidden",
+        "backend",
+        "graph_norm",
+        "input_norm",
+    ]
+
+    def __init__(
+        self,
+        embedding_dimension: int,
+        hidden_dim: int = 128,
+        num_layers: int = 2,
+        gnn: GNNType = "gat",
+        jk: JKMode = "cat",
+        tau: float = 0.3,
+        edge_weight: EdgeWeight = "binary",
+        heads: int = 1,
+        dropout: float = 0.0,
+        scorer_hidden: int | None = None,
+        backend: Backend = "auto",
+        graph_norm: GraphNorm = "none",
+        input_norm: InputNorm = "none",
+    ) -> None:
+        super().__init__()
+        check_choice("gnn", gnn, GNN_TYPES)
+        check_choice("jk", jk, JK_MODES)
+        check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
+        check_choice("backend", backend, BACKENDS)
+        check_choice("graph_norm", graph_norm, GRAPH_NORMS)
+        check_choice("input_norm", input_norm, INPUT_NORMS)
+        for name, value in (("embedding_dimension", embedding_dimension), ("hidden_dim", hidden_dim), ("heads", heads)):
+            check_int(name, value, minimum=1)
+        check_int("num_layers", num_layers, minimum=0)
+        if not -1.0 <= float(tau) <= 1.0:
+            raise ValueError(f"Invalid tau: {tau!r}. tau is a cosine-similarity threshold in [-1, 1].")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"Invalid dropout: {dropout!r}. Valid values are in [0, 1).")
+        if gnn == "gin" and edge_weight == "cosine":
+            raise ValueError(
+                "edge_weight='cosine' has no effect with gnn='gin' (GIN sums neighbours unweighted). "
+                "Use gnn='gine' for edge-aware messages, or edge_weight='binary'."
+            )
+        self.embedding_dimension = embedding_dimension
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.gnn = gnn
+        self.jk = jk
+        self.tau = float(tau)
+        self.edge_weight = edge_weight
+        self.heads = heads
+        self.dropout = float(dropout)
+        self.backend = backend
+        self.graph_norm = graph_norm
+        self.input_norm = input_norm
+        self.dense_budget_bytes = DENSE_BUDGET_BYTES
+        self.last_backend: str | None = None
+        self.last_group_size: int | None = None
+
+        self.input_running_norm = TokenRunningNorm(embedding_dimension) if input_norm == "running" else None
+        self.token_gnn = TokenGNN(
+            embedding_dimension, hidden_dim, num_layers, gnn=gnn, jk=jk, heads=heads, dropout=dropout
+        )
+        width = self.token_gnn.out_channels
+        self.scorer_hidden = default_scorer_hidden(width) if scorer_hidden is None else scorer_hidden
+        check_int("scorer_hidden", self.scorer_hidden, minimum=1)
+        self.readout = AttentionReadout(width, self.scorer_hidden)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every learnable parameter."""
+        self.token_gnn.reset_parameters()
+        self.readout.reset_parameters()
+        if self.input_running_norm is not None:
+            self.input_running_norm.reset_parameters()
+
+    def get_embedding_dimension(self) -> int:
+        """Width ``D`` of the sentence embedding."""
+        return self.token_gnn.out_channels
+
+    def choose_backend(self, batch_size: int, length: int) -> tuple[str, int]:
+        """How a batch of ``batch_size`` sequences padded to ``length`` tokens is pooled.
+
+        Returns:
+            The path, ``"dense"`` or ``"pyg"``, and how many sequences go through
+            it in one pass (``batch_size`` unless ``backend="auto"`` splits an
+            over-budget batch in inference).
+        """
+        if self.backend != "auto":
+            return self.backend, batch_size
+        training = self.training and torch.is_grad_enabled()
+        per_sequence = dense_bytes(1, length, self.num_layers, self.heads, training)
+        if training:
+            return ("dense" if batch_size * per_sequence <= self.dense_budget_bytes else "pyg"), batch_size
+        if per_sequence > self.dense_budget_bytes:
+            return "pyg", 1
+        return "dense", min(batch_size, self.dense_budget_bytes // per_sequence)
+
+    def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
+        token_embeddings, valid = padded_token_states(
+            features, self.embedding_dimension, "GLOTPooling"
+        )  # (B, L, d), (B, L)
+        if self.input_running_norm is not None:
+            x = self.input_running_norm(token_embeddings, valid)  # (B, L, d)
+        else:
+            x = (
+                sequence_normalize(token_embeddings, valid, self.input_norm)
+                if self.input_norm != "none"
+                else token_embeddings
+            )
+        x = x.to(self.readout.scorer[0].weight.dtype)
+        # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
+        backend, group = self.choose_backend(*valid.shape) if valid.size(1) else ("dense", valid.size(0))
+        pooled = [
+            self._pool(
+                backend, token_embeddings[start : start + group], x[start : start + group], valid[start : start + group]
+            )
+            for start in range(0, max(valid.size(0), 1), max(group, 1))  # an empty batch still makes one (0, ·) pass
+        ]
+        self.last_backend, self.last_group_size = backend, group
+        logger.debug(
+            "GLOTPooling: %s path, %d sequences per pass, batch of shape %s", backend, group, tuple(valid.shape)
+        )
+        features["sentence_embedding"] = torch.cat([z for z, _ in pooled])  # (B, D)
+        features["token_weights"] = torch.cat([weights for _, weights in pooled])  # (B, L)
+        return features
+
+    def _pool(self, backend: str, token_embeddings: Tensor, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        """Pool one group of sequences on one path: ``(G, L, d)`` states → ``(G, D)`` vectors, ``(G, L)`` weights."""
+        if backend == "dense":
+            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
+            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·)], widths summing to D
+            return self.readout(parts, valid)  # (G, D), (G, L)
+        sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
+        u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
+        z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
+        weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)  # (G, L)
+        weights[valid] = node_weights
+        return z, weights
+
+    def __repr__(self) -> str:
+        return (
+            f"GLOTPooling({self.embedding_dimension}, {self.get_embedding_dimension()}, gnn={self.gnn}, "
+            f"layers={self.num_layers}, hidden={self.hidden_dim}, jk={self.jk}, tau={self.tau}, "
+            f"edge_weight={self.edge_weight}, backend={self.backend})"
+        )

@@ -1,0 +1,137 @@
+"""Saving and loading of st-glot's sentence-transformers modules.
+
+A module folder holds ``config.json`` (the constructor arguments plus a format
+version) and ``model.safetensors`` (the weights). Loading checks both before a
+module is returned: an unknown key, a newer format, a missing or unreadable
+weights file, or weights whose shapes do not fit the config all raise an error
+that names the file, so a half-loaded, randomly initialised module never
+escapes. Weights are only ever read from safetensors (no pickle).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from typing import Any
+
+try:
+    from typing import Self
+except ImportError:  # Python < 3.11
+    from typing_extensions import Self
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+from sentence_transformers.base.modules.module import Module
+
+from st_glot.utils.io import atomic_write_bytes
+
+#: Version of the folder format written by :meth:`SavableModule.save`.
+FORMAT_VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+#: Weight files of other formats that :meth:`SavableModule.load` refuses by name (pickles).
+PICKLED_WEIGHTS_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth")
+
+
+class SavableModule(Module):
+    """A sentence-transformers module whose folder is a JSON config plus safetensors weights."""
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {**super().get_config_dict(), "format_version": FORMAT_VERSION}
+
+    def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
+        """Write ``config.json`` and ``model.safetensors`` into ``output_path``.
+
+        Each file is written under a temporary name and renamed into place, so a
+        crash never leaves a truncated file under the final name.
+        """
+        os.makedirs(output_path, exist_ok=True)
+        state = {name: tensor.detach().contiguous().cpu() for name, tensor in self.state_dict().items()}
+        atomic_write_bytes(os.path.join(output_path, WEIGHTS_NAME), save(state))
+        config = json.dumps(self.get_config_dict(), indent=4)
+        atomic_write_bytes(os.path.join(output_path, self.config_file_name), config.encode("utf-8"))
+
+    @classmethod
+    def load(
+        cls,
+        model_name_or_path: str,
+        subfolder: str = "",
+        token: bool | str | None = None,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        **kwargs,
+    ) -> Self:
+        """Load a module saved by :meth:`save`, locally or from the Hugging Face Hub."""
+        hub = dict(
+            subfolder=subfolder,
+            token=token,
+            cache_folder=cache_folder,
+            revision=revision,
+            local_files_only=local_files_only,
+        )
+        where = os.path.join(model_name_or_path, subfolder)
+        config_path = cls.load_file_path(model_name_or_path, filename=cls.config_file_name, **hub)
+        if config_path is None:
+            raise FileNotFoundError(f"{cls.__name__}: no {cls.config_file_name} in {where!r}.")
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+        module = cls(**cls._check_config(config, config_path))
+
+        weights_path = cls.load_file_path(model_name_or_path, filename=WEIGHTS_NAME, **hub)
+        if weights_path is None:
+            pickled = [name for name in PICKLED_WEIGHTS_NAMES if os.path.isfile(os.path.join(where, name))]
+            reason = (
+                f"it holds {pickled[0]}, a pickle, which st-glot never loads (unpickling can run arbitrary code). "
+                "Convert it to safetensors where you trust it (safetensors.torch.save_file(torch.load(path, "
+                f"weights_only=True), '{WEIGHTS_NAME}')) or save the model again with model.save(path)."
+                if pickled
+                else "the folder is incomplete. Save the model again with model.save(path)."
+            )
+            raise FileNotFoundError(f"{cls.__name__}: no {WEIGHTS_NAME} in {where!r}; {reason}")
+        module.load_weights(weights_path)
+        return module
+
+    @classmethod
+    def _check_config(cls, config: dict[str, Any], config_path: str) -> dict[str, Any]:
+        config = dict(config)
+        version = config.pop("format_version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(
+                f"{config_path} has format_version={version!r}, newer than this st-glot reads "
+                f"(up to {FORMAT_VERSION}). Upgrade with: pip install -U st-glot"
+            )
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(config) - accepted)
+        if unknown:
+            raise ValueError(
+                f"{config_path} has unknown key(s) {unknown} for {cls.__name__}. Valid keys are: {sorted(accepted)}."
+            )
+        return config
+
+    def load_weights(self, weights_path: str) -> None:
+        """Load a safetensors file, checking that names and shapes fit this module's config."""
+        try:
+            weights = load_file(weights_path)
+        except (SafetensorError, OSError, ValueError) as error:
+            raise ValueError(
+                f"{weights_path} is not a readable safetensors file ({error}). "
+                "The file is truncated or corrupt: save the model again."
+            ) from error
+        expected = self.state_dict()
+        missing = sorted(set(expected) - set(weights))
+        unexpected = sorted(set(weights) - set(expected))
+        wrong = [
+            f"{name}: file {tuple(weights[name].shape)} vs config {tuple(expected[name].shape)}"
+            for name in expected.keys() & weights.keys()
+            if weights[name].shape != expected[name].shape
+        ]
+        if missing or unexpected or wrong:
+            raise ValueError(
+                f"{weights_path} does not match the module's config: "
+                f"missing {missing}, unexpected {unexpected}, shape mismatches {sorted(wrong)}. "
+                "The config and the weights come from different models."
+            )
+        with torch.no_grad():
+            self.load_state_dict(weights)

@@ -1,0 +1,355 @@
+"""The token-state cache: a frozen backbone runs once per distinct text.
+
+GLOT trains only the pooler, so the backbone's token states are a pure function
+of (backbone, tokenizer, max length, prompt, text). This module stores them on
+disk, **without padding**, in fp16 by default, as memory-mappable shard files:
+
+- ``shard-00000.bin``: the valid-token states of a run of texts, concatenated,
+  ``(sum of lengths, d)`` in the cache dtype, raw little-endian;
+- ``shard-00000.json``: the shard's index: one SHA-256 per text, its token
+  count, the byte size and a BLAKE2 checksum of the ``.bin`` file.
+
+A shard counts only once its index exists, and the index is written (atomically,
+by rename) after its data, so an interrupted precompute (Ctrl-C, ``kill -9``)
+leaves at worst a temporary file that the next run removes; finished shards are
+kept and the run resumes with the texts still missing. A shard whose data does
+not match its index (truncated, altered) is reported and dropped, and its texts
+are computed again. A lock file serialises concurrent writers.
+
+The cache folder name is a hash of everything that changes the states (see
+:func:`backbone_fingerprint`), so a different backbone, tokenizer, max length,
+dtype or prompt never reads another's states.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from st_glot.hub.identity import backbone_fingerprint
+from st_glot.utils.checks import check_choice
+from st_glot.utils.distributed import rank_and_world_size
+from st_glot.utils.io import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+#: Version of the on-disk layout; part of every cache key.
+CACHE_FORMAT = 1
+CACHE_DTYPES: dict[str, tuple[torch.dtype, np.dtype]] = {
+    "float16": (torch.float16, np.dtype("<f2")),
+    "bfloat16": (torch.bfloat16, np.dtype("<u2")),  # numpy has no bf16: stored as its raw 16 bits
+    "float32": (torch.float32, np.dtype("<f4")),
+}
+#: What to do when a shard cannot be written.
+_WRITE_HINT = "Free disk space or pass a writable cache_dir; finished shards are kept and the next run resumes."
+
+DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "st_glot")
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of a text, the cache's key for it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Shard:
+    path: Path
+    hashes: list[str]
+    lengths: np.ndarray  # (n,) int64 tokens per text
+    offsets: np.ndarray  # (n,) int64 first token of each text
+    data: np.memmap  # (total tokens, d)
+
+
+class TokenStateCache:
+    """Token states of distinct texts, stored unpadded on disk and read by memory map.
+
+    Args:
+        directory: the folder of this cache (one folder per fingerprint; see :meth:`for_backbone`).
+        dim: width ``d`` of the token states.
+        dtype: storage dtype, one of ``"float16"``, ``"bfloat16"``, ``"float32"``.
+
+    Rows are numbered in the order texts were added; :meth:`rows` maps texts to
+    rows and :meth:`gather` reads a batch of rows back as padded tensors.
+    """
+
+    def __init__(self, directory: str | os.PathLike, dim: int, dtype: str = "float16") -> None:
+        check_choice("cache_dtype", dtype, CACHE_DTYPES)
+        self.directory = Path(directory).expanduser()
+        self.dim = dim
+        self.dtype = dtype
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._shards: list[_Shard] = []
+        self._row_of: dict[str, int] = {}
+        self._load_shards()
+
+    @classmethod
+    def for_backbone(
+        cls,
+        backbone: torch.nn.Module,
+        cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
+        dtype: str = "float16",
+        prompt: str | None = None,
+    ) -> TokenStateCache:
+        """Open (or create) the cache folder for this backbone's fingerprint under ``cache_dir``."""
+        check_choice("cache_dtype", dtype, CACHE_DTYPES)
+        key = {"format": CACHE_FORMAT, **backbone_fingerprint(backbone, dtype=dtype, prompt=prompt)}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+        directory = Path(cache_dir).expanduser() / digest
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = directory / "key.json"
+        if meta.exists() and json.loads(meta.read_text()) != key:
+            raise RuntimeError(f"Cache key collision in {directory}: remove the folder and run again.")
+        if not meta.exists():
+            atomic_write_bytes(meta, json.dumps(key, indent=2).encode(), _WRITE_HINT)
+        return cls(directory, dim=backbone.get_embedding_dimension(), dtype=dtype)
+
+    # ---- reading ----
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __contains__(self, text: str) -> bool:
+        return text_hash(text) in self._row_of
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """``(rows,)`` token count of every cached text."""
+        if not self._shards:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([shard.lengths for shard in self._shards])
+
+    def rows(self, texts: Sequence[str]) -> Tensor:
+        """Cache rows of ``texts`` as a ``(B,)`` long tensor.
+
+        Raises:
+            KeyError: a text was never precomputed into this cache.
+        """
+        try:
+            return torch.tensor([self._row_of[text_hash(t)] for t in texts], dtype=torch.long)
+        except KeyError:
+            missing = [t for t in texts if t not in self][:3]
+            raise KeyError(
+                f"{len(missing)}+ text(s) are not in the token-state cache {self.directory}, e.g. {missing!r}. "
+                "Precompute every text you train or evaluate on (TokenStateCache.add)."
+            ) from None
+
+    def gather(self, rows: Tensor) -> tuple[Tensor, Tensor]:
+        """Read rows back as padded fp32 states ``(B, L, d)`` and mask ``(B, L)`` (right padding)."""
+        rows_np = rows.cpu().numpy()
+        lengths = torch.from_numpy(self.lengths[rows_np])  # (B,)
+        width = int(lengths.max()) if len(rows_np) else 0
+        states = torch.zeros(len(rows_np), width, self.dim, dtype=torch.float32)  # (B, L, d)
+        mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)  # (B, L)
+        shard_of, local_row = self._locate(rows_np)
+        for shard_index in np.unique(shard_of):
+            picked = shard_of == shard_index  # (B,) bool
+            shard = self._shards[shard_index]
+            starts = shard.offsets[local_row[picked]]  # (b,)
+            counts = shard.lengths[local_row[picked]]  # (b,)
+            # One fancy-index read per shard: token positions of all picked texts, concatenated.
+            token_pos = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+            block = self._to_tensor(shard.data[token_pos])  # (sum counts, d)
+            states[mask & torch.from_numpy(picked).unsqueeze(1)] = block
+        return states, mask
+
+    def _locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sizes = np.array([len(shard.hashes) for shard in self._shards])
+        bounds = np.cumsum(sizes)
+        shard_of = np.searchsorted(bounds, rows, side="right")
+        local = rows - np.concatenate([[0], bounds])[shard_of]
+        return shard_of, local
+
+    def _to_tensor(self, block: np.ndarray) -> Tensor:
+        torch_dtype, _ = CACHE_DTYPES[self.dtype]
+        tensor = torch.from_numpy(np.ascontiguousarray(block))
+        if self.dtype == "bfloat16":
+            tensor = tensor.view(torch.int16).view(torch.bfloat16)
+        return tensor.to(torch.float32)
+
+    # ---- writing ----
+
+    def missing(self, texts: Iterable[str]) -> list[str]:
+        """Distinct texts not yet in the cache, in first-seen order."""
+        seen: set[str] = set()
+        out = []
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"Text {position} is {text!r} of type {type(text).__name__}; the token-state cache takes str only. "
+                    "Drop or fill missing texts first (e.g. dataset.filter(lambda row: row['text'] is not None))."
+                )
+            key = text_hash(text)
+            if key not in self._row_of and key not in seen:
+                seen.add(key)
+                out.append(text)
+        return out
+
+    def add(
+        self,
+        texts: Iterable[str],
+        encode_fn,
+        batch_size: int = 32,
+        shard_size: int = 2048,
+        show_progress_bar: bool = True,
+    ) -> int:
+        """Compute and store the states of every text not yet cached.
+
+        Args:
+            texts: texts to make available (duplicates and cached ones are skipped).
+            encode_fn: ``encode_fn(list_of_texts) -> (states (B, L, d), mask (B, L))``,
+                typically :func:`st_glot.training.fit.backbone_states`.
+            batch_size: texts per backbone call.
+            shard_size: texts per shard file (the unit of resumption).
+            show_progress_bar: show a tqdm bar over the texts.
+
+        Returns:
+            The number of texts computed.
+        """
+        rank, world = rank_and_world_size()
+        if world > 1:
+            return self._add_sharded(
+                texts, encode_fn, batch_size, shard_size, show_progress_bar and rank == 0, rank, world
+            )
+        texts = list(texts)
+        if not self.missing(texts):  # all in the shards already read: no need to wait for another process's fill
+            return 0
+        with self._lock():
+            self._load_shards(clean=True)  # another process may have added shards meanwhile
+            todo = self._todo(texts)
+            self._compute(todo, encode_fn, batch_size, shard_size, show_progress_bar, lock=False)
+            return len(todo)
+
+    def _add_sharded(self, texts, encode_fn, batch_size, shard_size, show_progress_bar, rank, world) -> int:
+        """torch.distributed: rank ``r`` of ``W`` computes every ``W``-th missing text, then all ranks reload."""
+        import torch.distributed as dist
+
+        if rank == 0:
+            with self._lock():
+                self._load_shards(clean=True)
+        dist.barrier()
+        self._load_shards()
+        todo = self._todo(texts)  # the same list, in the same order, on every rank
+        self._compute(todo[rank::world], encode_fn, batch_size, shard_size, show_progress_bar, lock=True)
+        dist.barrier()
+        self._load_shards()
+        return len(todo)
+
+    def _todo(self, texts: Iterable[str]) -> list[str]:
+        # Longest first keeps padding low and fails fast on memory; ties by text for a fixed order.
+        return sorted(self.missing(texts), key=lambda t: (-len(t), t))
+
+    def _compute(
+        self, todo: list[str], encode_fn, batch_size: int, shard_size: int, show_progress_bar: bool, lock: bool
+    ) -> None:
+        bar = tqdm(total=len(todo), desc="Token states", unit="text", disable=not show_progress_bar)
+        for start in range(0, len(todo), shard_size):
+            chunk = todo[start : start + shard_size]
+            blocks, lengths = [], []
+            for b in range(0, len(chunk), batch_size):
+                states, mask = encode_fn(chunk[b : b + batch_size])  # (B, L, d), (B, L)
+                blocks.append(states[mask.bool()].detach().to(CACHE_DTYPES[self.dtype][0]).cpu())
+                lengths.append(mask.bool().sum(1).cpu())
+                bar.update(len(chunk[b : b + batch_size]))
+            with self._lock() if lock else nullcontext():
+                self._write_shard(chunk, torch.cat(blocks), torch.cat(lengths))
+        bar.close()
+
+    def _write_shard(self, texts: list[str], states: Tensor, lengths: Tensor) -> None:
+        if states.size(-1) != self.dim:
+            raise ValueError(f"Token states have width {states.size(-1)}, the cache expects {self.dim}.")
+        # Under the writer lock: the next free number among all processes' shards.
+        number = max((int(p.stem.split("-")[1]) for p in self.directory.glob("shard-*.json")), default=-1) + 1
+        base = self.directory / f"shard-{number:05d}"
+        if self.dtype == "bfloat16":
+            states = states.view(torch.int16)
+        payload = states.numpy().astype(CACHE_DTYPES[self.dtype][1], copy=False).tobytes()
+        atomic_write_bytes(base.with_suffix(".bin"), payload, _WRITE_HINT)
+        index = {
+            "hashes": [text_hash(t) for t in texts],
+            "lengths": lengths.tolist(),
+            "bytes": len(payload),
+            "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        }
+        atomic_write_bytes(base.with_suffix(".json"), json.dumps(index).encode(), _WRITE_HINT)
+        self._attach(base.with_suffix(".json"), index)
+
+    # ---- opening ----
+
+    def _load_shards(self, clean: bool = False) -> None:
+        """(Re)read every complete shard; with ``clean`` (only under the writer lock) remove
+        temporary files left by an interrupted writer."""
+        self._shards, self._row_of = [], {}
+        if clean:
+            for leftover in self.directory.glob("*.tmp-*"):
+                leftover.unlink(missing_ok=True)  # an interrupted write; its shard never counted
+            for data_path in self.directory.glob("shard-*.bin"):
+                if not data_path.with_suffix(".json").exists():
+                    data_path.unlink()  # its index was never written (a crash or a full disk): it never counted
+        for index_path in sorted(self.directory.glob("shard-*.json")):
+            try:
+                index = json.loads(index_path.read_text())
+                problem = self._verify(index_path.with_suffix(".bin"), index)
+            except (OSError, ValueError, KeyError) as error:
+                problem = f"unreadable index ({error})"
+            if problem:
+                logger.warning(
+                    "Token-state cache: dropping %s (%s); its texts will be recomputed.", index_path.stem, problem
+                )
+                index_path.unlink(missing_ok=True)
+                index_path.with_suffix(".bin").unlink(missing_ok=True)
+                continue
+            self._attach(index_path, index)
+
+    def _verify(self, data_path: Path, index: dict) -> str | None:
+        itemsize = CACHE_DTYPES[self.dtype][1].itemsize
+        expected = sum(index["lengths"]) * self.dim * itemsize
+        if len(index["hashes"]) != len(index["lengths"]) or index["bytes"] != expected:
+            return "index does not match the cache's width or dtype"
+        if not data_path.exists() or data_path.stat().st_size != expected:
+            return f"data file has {data_path.stat().st_size if data_path.exists() else 0} bytes, expected {expected}"
+        digest = hashlib.blake2b(digest_size=16)
+        with open(data_path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                digest.update(block)
+        if digest.hexdigest() != index["checksum"]:
+            return "checksum mismatch"
+        return None
+
+    def _attach(self, index_path: Path, index: dict) -> None:
+        lengths = np.asarray(index["lengths"], dtype=np.int64)
+        total = int(lengths.sum())
+        data_path = index_path.with_suffix(".bin")
+        storage = CACHE_DTYPES[self.dtype][1]
+        data = (
+            np.memmap(data_path, dtype=storage, mode="r", shape=(total, self.dim))
+            if total
+            else np.zeros((0, self.dim), storage)
+        )
+        first_row = len(self._row_of)
+        for offset, key in enumerate(index["hashes"]):
+            self._row_of.setdefault(key, first_row + offset)
+        offsets = np.cumsum(lengths) - lengths
+        self._shards.append(
+            _Shard(path=index_path, hashes=index["hashes"], lengths=lengths, offsets=offsets, data=data)
+        )
+
+    @contextmanager
+    def _lock(self):
+        with open(self.directory / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""Small helpers shared by every layer: argument checks, atomic file writes, process rank."""
