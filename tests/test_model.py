@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -156,3 +157,79 @@ def test_save_leaves_no_temporary_files(saved_pool):
 def test_tiny_backbone_tokenizes_real_words(tiny_backbone):
     ids = tiny_backbone.tokenizer("dog cat")["input_ids"]
     assert tiny_backbone.tokenizer.unk_token_id not in ids and len(ids) == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("tau", 7, r"Invalid tau: 7\. tau is a cosine-similarity threshold in \[-1, 1\]"),
+        ("gnn", "foo", r"Invalid gnn: 'foo'\. Valid values are: \('gat', 'gcn', 'gin', 'gine'\)"),
+    ],
+)
+def test_invalid_config_value_names_the_file(saved_pool, key, value, message):
+    config = json.loads((saved_pool / "config.json").read_text())
+    config[key] = value
+    (saved_pool / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=re.escape(str(saved_pool / "config.json")) + ": " + message):
+        GLOTPooling.load(str(saved_pool))
+
+
+# ---- presets: the recommended configuration by default, the paper's one switch away ----
+
+
+def test_defaults_are_the_recommended_preset():
+    config = GLOTPooling(16).get_config_dict()
+    assert (config["graph_norm"], config["input_norm"], config["tau"]) == ("center", "running", 0.3)
+    assert GLOTPooling.from_preset("recommended", 16).get_config_dict() == config
+    paper = GLOTPooling.from_preset("paper", 16, hidden_dim=8).get_config_dict()
+    assert (paper["graph_norm"], paper["input_norm"], paper["tau"], paper["hidden_dim"]) == ("none", "none", 0.3, 8)
+    assert GLOTPooling.from_preset("paper", 16, tau=0.6).tau == 0.6
+    with pytest.raises(ValueError, match=r"Invalid preset: 'best'\. Valid values are: \('recommended', 'paper'\)"):
+        GLOTPooling.from_preset("best", 16)
+
+
+def _paper_model(tiny_backbone) -> SentenceTransformer:
+    torch.manual_seed(0)
+    pool = GLOTPooling(tiny_backbone.get_embedding_dimension(), hidden_dim=8, graph_norm="none", input_norm="none")
+    return build_model(tiny_backbone, pool)
+
+
+def test_folder_saved_with_the_old_defaults_encodes_as_before(tiny_backbone, tmp_path):
+    model = _paper_model(tiny_backbone)
+    again = _save_and_reload(model, tmp_path / "m")
+    assert (again[1].graph_norm, again[1].input_norm, again[1].input_running_norm) == ("none", "none", None)
+    np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
+
+
+def test_format_1_folder_without_the_newer_keys_loads_with_the_paper_settings(tiny_backbone, tmp_path):
+    model = _paper_model(tiny_backbone)
+    model.save(str(tmp_path))
+    pool_folder = next(p for p in tmp_path.iterdir() if (p / "config.json").exists() and "Pooling" in p.name)
+    config = json.loads((pool_folder / "config.json").read_text())
+    del config["graph_norm"], config["input_norm"]
+    config["format_version"] = 1
+    (pool_folder / "config.json").write_text(json.dumps(config))
+    again = SentenceTransformer(str(tmp_path), trust_remote_code=True, device="cpu")
+    assert (again[1].graph_norm, again[1].input_norm) == ("none", "none")
+    np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
+    # the same keys missing from a current-format folder take today's defaults, which these weights do not fit
+    config["format_version"] = 2
+    (pool_folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"does not match the module's config: missing \['input_running_norm"):
+        SentenceTransformer(str(tmp_path), trust_remote_code=True, device="cpu")
+
+
+def test_make_pooler_and_cli_presets(tiny_backbone):
+    from st_glot.cli.main import build_parser
+    from st_glot.cli.stress import stress_glot_kwargs
+    from st_glot.models.factory import make_pooler
+
+    assert make_pooler("glot", tiny_backbone).input_norm == "running"
+    assert make_pooler("glot", tiny_backbone, preset="paper").input_norm == "none"
+    parse = build_parser().parse_args
+    assert stress_glot_kwargs(parse(["stress-test"])) == {"preset": "recommended"}
+    assert stress_glot_kwargs(parse(["stress-test", "--preset", "paper"])) == {"preset": "paper", "tau": 0.6}
+    paper = stress_glot_kwargs(parse(["stress-test", "--preset", "paper", "--tau", "0.8", "--num-layers", "3"]))
+    assert paper == {"preset": "paper", "tau": 0.8, "num_layers": 3}
+    pool = make_pooler("glot", tiny_backbone, **paper)
+    assert (pool.graph_norm, pool.tau, pool.num_layers) == ("none", 0.8, 3)

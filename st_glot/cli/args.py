@@ -7,8 +7,23 @@ from typing import Any
 
 from st_glot.nn.gnn import GNN_TYPES, JK_MODES
 from st_glot.nn.graph import EDGE_WEIGHTS, GRAPH_NORMS
-from st_glot.nn.pooling import INPUT_NORMS
+from st_glot.nn.pooling import INPUT_NORMS, PRESETS
 from st_glot.training.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
+
+#: GLOTPooling options with a command-line flag of the same name (``--hidden-dim`` → ``hidden_dim``).
+GLOT_OPTIONS: tuple[str, ...] = (
+    "hidden_dim",
+    "num_layers",
+    "gnn",
+    "jk",
+    "tau",
+    "edge_weight",
+    "heads",
+    "dropout",
+    "scorer_hidden",
+    "graph_norm",
+    "input_norm",
+)
 
 
 def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,47 +39,32 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("GLOT pooler")
-    group.add_argument("--hidden-dim", type=int, default=128)
-    group.add_argument("--num-layers", type=int, default=2)
-    group.add_argument("--gnn", choices=GNN_TYPES, default="gat")
-    group.add_argument("--jk", choices=JK_MODES, default="cat")
-    group.add_argument("--tau", type=float, default=0.3)
-    group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, default="binary")
+    """``--preset`` and one option per :class:`~st_glot.GLOTPooling` setting; an option given overrides the preset."""
+    group = parser.add_argument_group("GLOT pooler (an option given overrides --preset)")
     group.add_argument(
-        "--graph-norm",
-        choices=GRAPH_NORMS,
-        default="none",
-        help="centre ('center') or standardise token states per text before the cosine; "
-        "recommended: 'center' with --input-norm running --tau 0.3 (default 'none', the paper)",
+        "--preset",
+        choices=tuple(PRESETS),
+        default="recommended",
+        help="recommended: centred graph, running input norm, tau 0.3 (default); paper: the research code's "
+        "raw-cosine graph on raw states",
     )
-    group.add_argument(
-        "--input-norm",
-        choices=INPUT_NORMS,
-        default="none",
-        help="normalisation of the states the GNN and readout see: per text ('center', 'standardize') "
-        "or per dimension over all training tokens ('running'); default 'none'",
-    )
-    group.add_argument("--heads", type=int, default=1)
-    group.add_argument("--dropout", type=float, default=0.0)
-    group.add_argument("--scorer-hidden", type=int, default=None)
+    group.add_argument("--hidden-dim", type=int, help="GNN width h (default 128)")
+    group.add_argument("--num-layers", type=int, help="GNN layers K (default 2)")
+    group.add_argument("--gnn", choices=GNN_TYPES, help="layer type (default gat)")
+    group.add_argument("--jk", choices=JK_MODES, help="jumping knowledge (default cat)")
+    group.add_argument("--tau", type=float, help="edge threshold on cosine similarity (default: the preset's)")
+    group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, help="default binary")
+    group.add_argument("--graph-norm", choices=GRAPH_NORMS, help="per-text normalisation before the cosine")
+    group.add_argument("--input-norm", choices=INPUT_NORMS, help="normalisation of the states the GNN sees")
+    group.add_argument("--heads", type=int, help="GAT heads (default 1)")
+    group.add_argument("--dropout", type=float, help="dropout on GNN outputs (default 0)")
+    group.add_argument("--scorer-hidden", type=int, help="readout scorer width (default max(128, D // 2))")
 
 
 def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The :class:`~st_glot.GLOTPooling` keyword arguments named on the command line."""
-    return {
-        "hidden_dim": args.hidden_dim,
-        "num_layers": args.num_layers,
-        "gnn": args.gnn,
-        "jk": args.jk,
-        "tau": args.tau,
-        "edge_weight": args.edge_weight,
-        "heads": args.heads,
-        "dropout": args.dropout,
-        "scorer_hidden": args.scorer_hidden,
-        "graph_norm": args.graph_norm,
-        "input_norm": args.input_norm,
-    }
+    """``preset`` plus the :class:`~st_glot.GLOTPooling` options given on the command line."""
+    given = {name: getattr(args, name) for name in GLOT_OPTIONS if getattr(args, name) is not None}
+    return {"preset": args.preset, **given}
 
 
 def add_group_by_length_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -15,6 +15,7 @@ from st_glot.cli.args import (
 )
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
 from st_glot.evaluation.stress.run import (
+    PAPER_TAU,
     StressTestConfig,
     format_table,
     run_stress_test,
@@ -71,7 +72,15 @@ def register(subparsers) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_backbone_arguments(parser)
     add_glot_arguments(parser)
-    parser.set_defaults(func=run, tau=0.6)
+    parser.set_defaults(func=run)
+
+
+def stress_glot_kwargs(args: argparse.Namespace) -> dict:
+    """:func:`glot_kwargs`, with the paper's stress-test threshold (0.6) under ``--preset paper``."""
+    glot = glot_kwargs(args)
+    if args.preset == "paper":
+        glot.setdefault("tau", PAPER_TAU)
+    return glot
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         seeds=args.seeds,
-        glot=glot_kwargs(args),
+        glot=stress_glot_kwargs(args),
         cache_dir=args.cache_dir,
         cache_dtype=args.cache_dtype,
         group_by_length=args.group_by_length,

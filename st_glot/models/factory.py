@@ -18,16 +18,18 @@ from st_glot.utils.checks import check_choice
 POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
 
 
-def make_pooler(name: str, backbone: Transformer, **glot_kwargs: Any) -> nn.Module:
+def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", **glot_kwargs: Any) -> nn.Module:
     """The pooling module ``name`` for ``backbone``.
 
     ``"cls"`` is the first token on encoders and the last non-padding token
-    ("[EOS]") on decoders. ``glot_kwargs`` go to :class:`GLOTPooling`.
+    ("[EOS]") on decoders. For ``"glot"``, ``preset`` names the configuration
+    (:data:`st_glot.nn.pooling.PRESETS`) and ``glot_kwargs`` override its
+    :class:`GLOTPooling` options.
     """
     check_choice("pooling", name, POOLINGS)
     dim = backbone.get_embedding_dimension()
     if name == "glot":
-        return GLOTPooling(dim, **glot_kwargs)
+        return GLOTPooling.from_preset(preset, dim, **glot_kwargs)
     if name == "adapool":
         return AdaPool(dim)
     if name == "cls":

@@ -42,6 +42,15 @@ DENSE_BUDGET_BYTES = 2 << 30
 InputNorm = Literal["none", "center", "standardize", "running"]
 INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
 
+#: Named configurations of the graph and of the states the GNN sees. ``"recommended"`` is the
+#: constructor's default: the setting that scored best on the stress test on an encoder
+#: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (benchmarks/README.md). ``"paper"`` is the
+#: research code's: cosine of the raw states, raw states into the GNN.
+PRESETS: dict[str, dict[str, Any]] = {
+    "recommended": {"graph_norm": "center", "input_norm": "running", "tau": 0.3},
+    "paper": {"graph_norm": "none", "input_norm": "none", "tau": 0.3},
+}
+
 logger = logging.getLogger(__name__)
 
 
@@ -94,20 +103,21 @@ class GLOTPooling(SavableModule):
             tensors anyway, an over-budget batch takes pyg. The path a forward
             pass took is stored in ``last_backend`` (with the sequences per pass
             in ``last_group_size``) and logged at debug level.
-        graph_norm: ``"none"`` (the paper's cosine of raw states), ``"center"`` or
-            ``"standardize"``: states are centred (and scaled) per sequence before
-            the cosine, which keeps the graph sparse on anisotropic decoder states
-            (see :func:`st_glot.nn.graph.unit_states`). Only the graph changes; the GNN
-            still sees the raw states.
-        input_norm: the same per-sequence ``"center"``/``"standardize"`` for the
-            states the GNN and the readout see (default ``"none"``). Decoder states
-            with a few huge, nearly constant dimensions saturate the scorer
-            otherwise; ``"standardize"`` puts every dimension on one scale but
-            removes each text's mean token. ``"running"`` standardises each
-            dimension with the mean and variance of every token seen in training,
-            the same statistics in training and inference
+        graph_norm: ``"center"`` (default) or ``"standardize"``: states are centred
+            (and scaled) per sequence before the cosine, which keeps the graph sparse
+            on anisotropic decoder states (see :func:`st_glot.nn.graph.unit_states`);
+            ``"none"``: the paper's cosine of the raw states. Only the graph changes.
+        input_norm: what the GNN and the readout see. ``"running"`` (default):
+            each dimension standardised with the mean and variance of every token
+            seen in training, the same statistics in training and inference
             (:class:`st_glot.nn.norms.TokenRunningNorm`), which keeps the
-            differences between texts.
+            differences between texts; ``"center"``/``"standardize"``: per
+            sequence, as ``graph_norm`` (``"standardize"`` removes each text's mean
+            token); ``"none"``: the raw states, as in the paper. Decoder states with
+            a few huge, nearly constant dimensions saturate the scorer without it.
+
+    :meth:`from_preset` builds the named configurations of :data:`PRESETS`
+    (``GLOTPooling.from_preset("paper", d)`` is the research code's).
 
     The forward pass writes ``features["sentence_embedding"]`` ``(B, D)`` and
     ``features["token_weights"]`` ``(B, L)``, the readout weights (fp32, summing to
@@ -129,6 +139,9 @@ class GLOTPooling(SavableModule):
         "graph_norm",
         "input_norm",
     ]
+    #: Folders of format version 1 (st-glot 0.1, whose defaults were the paper's) that lack these keys
+    #: load with these values, so they encode as they did.
+    legacy_config_defaults = {"graph_norm": "none", "input_norm": "none"}
 
     def __init__(
         self,
@@ -143,8 +156,8 @@ class GLOTPooling(SavableModule):
         dropout: float = 0.0,
         scorer_hidden: int | None = None,
         backend: Backend = "auto",
-        graph_norm: GraphNorm = "none",
-        input_norm: InputNorm = "none",
+        graph_norm: GraphNorm = "center",
+        input_norm: InputNorm = "running",
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
@@ -189,6 +202,16 @@ class GLOTPooling(SavableModule):
         self.scorer_hidden = default_scorer_hidden(width) if scorer_hidden is None else scorer_hidden
         check_int("scorer_hidden", self.scorer_hidden, minimum=1)
         self.readout = AttentionReadout(width, self.scorer_hidden)
+
+    @classmethod
+    def from_preset(cls, preset: str, embedding_dimension: int, **kwargs: Any) -> GLOTPooling:
+        """A pooler in the named configuration of :data:`PRESETS`; ``kwargs`` override its entries.
+
+        Raises:
+            ValueError: ``preset`` is not a key of :data:`PRESETS`.
+        """
+        check_choice("preset", preset, PRESETS)
+        return cls(embedding_dimension, **{**PRESETS[preset], **kwargs})
 
     def reset_parameters(self) -> None:
         """Re-initialise every learnable parameter."""

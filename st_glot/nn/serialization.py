@@ -28,7 +28,7 @@ from sentence_transformers.base.modules.module import Module
 from st_glot.utils.io import atomic_write_bytes
 
 #: Version of the folder format written by :meth:`SavableModule.save`.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WEIGHTS_NAME = "model.safetensors"
 #: Weight files of other formats that :meth:`SavableModule.load` refuses by name (pickles).
 PICKLED_WEIGHTS_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth")
@@ -37,8 +37,21 @@ PICKLED_WEIGHTS_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pt
 class SavableModule(Module):
     """A sentence-transformers module whose folder is a JSON config plus safetensors weights."""
 
+    #: Config values that folders of format version 1 relied on as defaults, for keys they lack.
+    legacy_config_defaults: dict[str, Any] = {}
+
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), "format_version": FORMAT_VERSION}
+
+    def on_model_ready(self, model: torch.nn.Module) -> None:
+        """Give the model this module joins st-glot's card (``pip install st-glot``, ``trust_remote_code=True``).
+
+        sentence-transformers calls this once a model is built or loaded; see
+        :func:`st_glot.hub.model_card.attach_glot_card`.
+        """
+        from st_glot.hub.model_card import attach_glot_card  # lazy: st_glot.hub sits above st_glot.nn
+
+        attach_glot_card(model)
 
     def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
         """Write ``config.json`` and ``model.safetensors`` into ``output_path``.
@@ -77,7 +90,10 @@ class SavableModule(Module):
             raise FileNotFoundError(f"{cls.__name__}: no {cls.config_file_name} in {where!r}.")
         with open(config_path, encoding="utf-8") as f:
             config = json.load(f)
-        module = cls(**cls._check_config(config, config_path))
+        try:
+            module = cls(**cls._check_config(config, config_path))
+        except ValueError as error:
+            raise ValueError(f"{config_path}: {error}") from error
 
         weights_path = cls.load_file_path(model_name_or_path, filename=WEIGHTS_NAME, **hub)
         if weights_path is None:
@@ -99,15 +115,15 @@ class SavableModule(Module):
         version = config.pop("format_version", FORMAT_VERSION)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ValueError(
-                f"{config_path} has format_version={version!r}, newer than this st-glot reads "
+                f"has format_version={version!r}, newer than this st-glot reads "
                 f"(up to {FORMAT_VERSION}). Upgrade with: pip install -U st-glot"
             )
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(config) - accepted)
         if unknown:
-            raise ValueError(
-                f"{config_path} has unknown key(s) {unknown} for {cls.__name__}. Valid keys are: {sorted(accepted)}."
-            )
+            raise ValueError(f"has unknown key(s) {unknown} for {cls.__name__}. Valid keys are: {sorted(accepted)}.")
+        if version < 2:
+            config = {**cls.legacy_config_defaults, **config}
         return config
 
     def load_weights(self, weights_path: str) -> None:
