@@ -86,7 +86,7 @@ def test_edges_are_the_pooler_graph(glot_model):
     pooler = glot_model[1]
     for explanation in st_glot.explain(glot_model, TEXTS, batch_size=2):
         _, _, states = _own_outputs(glot_model, explanation.text)
-        similarity = cosine_similarity_matrix(states[None])[0].numpy()
+        similarity = cosine_similarity_matrix(states[None], graph_norm=pooler.graph_norm)[0].numpy()
         n = len(explanation.tokens)
         expected = {(i, j) for i in range(n) for j in range(i + 1, n) if similarity[i, j] > pooler.tau}
         assert {tuple(pair) for pair in explanation.edges.tolist()} == expected
