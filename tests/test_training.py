@@ -126,15 +126,57 @@ def test_pair_classification_uses_both_texts(model, tmp_path):
     assert result.head.num_inputs == 2 and result.head.linear.in_features == 2 * model.get_embedding_dimension()
 
 
-def test_mnrl_runs(model, tmp_path):
-    data = _pairs(32).remove_columns("score")
-    result = fit(model, data, loss="mnrl", epochs=1, batch_size=8, cache_dir=tmp_path, show_progress_bar=False)
+def _infonce(model, anchors, positives, temperature=0.05):
+    """Symmetric in-batch InfoNCE over the whole set, from the model's embeddings."""
+    with torch.no_grad():
+        a = model.encode(anchors, convert_to_tensor=True, normalize_embeddings=True)  # (N, D)
+        p = model.encode(positives, convert_to_tensor=True, normalize_embeddings=True)  # (N, D)
+    scores = a @ p.T / temperature  # (N, N)
+    target = torch.arange(len(anchors))
+    return float(
+        (torch.nn.functional.cross_entropy(scores, target) + torch.nn.functional.cross_entropy(scores.T, target)) / 2
+    )
+
+
+def test_mnrl_trains_the_pooler_and_lowers_the_loss(model, tmp_path):
+    """(text, the same words reversed) pairs: training moves the pooler and ranks each text's pair higher."""
+    anchors = _pairs(32)["s1"]
+    positives = [" ".join(reversed(t.split())) for t in anchors]
+    data = Dataset.from_dict({"anchor": anchors, "positive": positives})
+    pooler_before = {k: v.clone() for k, v in model[1].state_dict().items()}
+    loss_before = _infonce(model, anchors, positives)
+    result = fit(
+        model,
+        data,
+        loss="mnrl",
+        epochs=5,
+        batch_size=8,
+        learning_rate=1e-2,
+        cache_dir=tmp_path,
+        show_progress_bar=False,
+    )
     assert result.head is None and result.train_seconds > 0
+    assert any(not torch.equal(v, model[1].state_dict()[k]) for k, v in pooler_before.items())
+    assert _infonce(model, anchors, positives) < 0.5 * loss_before
 
 
-@pytest.mark.parametrize("loss,columns", [("cosent", {"text": ["a"], "score": [0.1]}), ("nce", {"a": ["x"]})])
-def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns):
-    with pytest.raises(ValueError, match="loss"):
+@pytest.mark.parametrize(
+    "loss,columns,message",
+    [
+        (
+            "cosent",
+            {"text": ["a"], "score": [0.1]},
+            r"loss='cosent' needs two text columns and a score column; got columns \['text', 'score'\]",
+        ),
+        (
+            "nce",
+            {"a": ["x"]},
+            r"Invalid loss: 'nce'\. Valid values are: \('cosent', 'cosine', 'mnrl', 'classification'\)",
+        ),
+    ],
+)
+def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns, message):
+    with pytest.raises(ValueError, match=message):
         fit(model, Dataset.from_dict(columns), loss=loss, cache_dir=tmp_path, show_progress_bar=False)
 
 
