@@ -70,6 +70,7 @@ def test_summary_and_table():
         0.05
     )
     assert "| glot | 0.950 ± 0.050 |" in format_table(summary)
+    assert "| glot | 0.900 |" in format_table(summarise(records[:1]))  # one seed: no spread to show
 
 
 def test_stress_test_command(tiny_bert_dir, tmp_path):

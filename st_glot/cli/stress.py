@@ -55,7 +55,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--eval-size", type=int, default=400, help="evaluation texts per ratio (default 400; the paper: 500)"
     )
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs per method (default 5; the paper: 3)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")
     parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
@@ -69,7 +69,6 @@ def register(subparsers) -> None:
         metavar="N",
         help="write explanations of N eval samples for the GLOT model of the last ratio (0: none)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_backbone_arguments(parser)
     add_glot_arguments(parser)
     parser.set_defaults(func=run)

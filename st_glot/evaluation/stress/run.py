@@ -49,7 +49,7 @@ class StressTestConfig:
     generator: str = "balanced"
     train_size: int = 1000
     eval_size: int = 400
-    epochs: int = 3
+    epochs: int = 5
     batch_size: int = 32
     learning_rate: float = 1e-3
     seeds: Sequence[int] = (0,)
@@ -136,16 +136,20 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, fl
 
 
 def format_table(summary: dict) -> str:
-    """Markdown table: methods × ratios, ``mean ± std``."""
+    """Markdown table: methods × ratios, ``mean ± std`` (the mean alone for one seed)."""
     ratios = sorted({r for by_ratio in summary.values() for r in by_ratio}, key=float)
     lines = [
         "| method | " + " | ".join(f"{float(r):.0%} distractors" for r in ratios) + " |",
         "|---|" + "---|" * len(ratios),
     ]
     for method, by_ratio in summary.items():
-        cells = [f"{by_ratio[r]['mean']:.3f} ± {by_ratio[r]['std']:.3f}" if r in by_ratio else "" for r in ratios]
+        cells = [_cell(by_ratio[r]) if r in by_ratio else "" for r in ratios]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(stats: dict) -> str:
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if stats["n"] > 1 else f"{stats['mean']:.3f}"
 
 
 def plot(summary: dict, path: str, title: str) -> None:
