@@ -79,18 +79,15 @@ def test_model_name_distinct_stable_and_follows_weights(tiny_backbone, tmp_path)
     assert first.model_card_data.model_name == "me/my-glot"
 
 
-def test_bare_glot_model_would_share_mtebs_unnamed_slot(tiny_backbone):
-    """The problem name_model solves: without it, mteb gives every local model the same name."""
+def test_bare_glot_model_gets_its_own_mteb_name(tiny_backbone):
+    """mteb names a local model "no_model_name/available" unless its card names it; a GLOT model's card does."""
     from mteb.models.model_meta import ModelMeta
 
-    meta_a = ModelMeta.from_sentence_transformer_model(_glot_model(tiny_backbone, 0), fetch_from_hf=False)
-    meta_b = ModelMeta.from_sentence_transformer_model(_glot_model(tiny_backbone, 1), fetch_from_hf=False)
-    assert meta_a.name == meta_b.name == "no_model_name/available"
-    named = [
-        ModelMeta.from_sentence_transformer_model(name_model(_glot_model(tiny_backbone, s)), fetch_from_hf=False)
-        for s in (0, 1)
+    metas = [
+        ModelMeta.from_sentence_transformer_model(_glot_model(tiny_backbone, s), fetch_from_hf=False) for s in (0, 1)
     ]
-    assert named[0].name != named[1].name and named[0].name.startswith("st-glot/")
+    assert metas[0].name != metas[1].name and metas[0].name.startswith("st-glot/")
+    assert metas[0].name == model_name(_glot_model(tiny_backbone, 0))
 
 
 # --- mteb.evaluate on local tasks ------------------------------------------------------------------

@@ -9,8 +9,15 @@ trains through its stand-in model, the trainer also records the data, loss
 and metrics on the stand-in's card, not the user's.
 
 :class:`GLOTModelCardData` fixes the card; :func:`attach_glot_card` puts it on a
-model (``st_glot.models.factory.make_model`` and ``st_glot.fit`` do this for you), and
-:func:`record_training` copies what the trainer recorded onto the user's model.
+model, and :func:`record_training` copies what the trainer recorded onto the
+user's model. Every st-glot module (:class:`st_glot.nn.serialization.SavableModule`:
+``GLOTPooling``, ``AdaPool``, the training heads) calls :func:`attach_glot_card`
+from sentence-transformers' ``Module.on_model_ready`` hook, so any
+``SentenceTransformer`` built with one, e.g. ``SentenceTransformer(modules=[Transformer(...),
+GLOTPooling(...), Normalize()])`` or loaded from a folder, gets this card on
+``save`` and ``push_to_hub``. A module added after the model is built
+(``model.append(...)``) does not fire that hook: call :func:`attach_glot_card`
+yourself then.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ PAPER_URL = "https://arxiv.org/abs/2603.03389"
 #: Where st-glot's section goes in sentence-transformers' template (appended at the end if absent).
 SECTION_ANCHOR = "## Usage"
 INSTALL_LINE = "pip install -U sentence-transformers"
+#: A phrase of sentence-transformers' own card template (marks a card written without st-glot's).
+STOCK_CARD_PHRASE = "This is a [sentence-transformers](https://www.SBERT.net) model"
 
 GLOT_SECTION = """## Pooling with st-glot
 
@@ -183,8 +192,18 @@ def attach_glot_card(model: SentenceTransformer) -> SentenceTransformer:
 
     Idempotent. Fields set on the old card (language, license, model id,
     datasets, training records, a model name other than sentence-transformers'
-    default ``"SentenceTransformer…"``) carry over.
+    default ``"SentenceTransformer…"``) carry over. A card text loaded with the
+    model that sentence-transformers wrote without st-glot (its template's
+    wording and no ``trust_remote_code=True``) is dropped, so the next save
+    writes the true card instead of reusing it; any other loaded card text is
+    kept, as sentence-transformers keeps it. Models of other kinds
+    (``CrossEncoder``, ``SparseEncoder``) are returned unchanged.
     """
+    if not isinstance(model, SentenceTransformer):
+        return model
+    loaded = model._model_card_text
+    if loaded and STOCK_CARD_PHRASE in loaded and "trust_remote_code=True" not in loaded:
+        model._model_card_text = None
     old = model.model_card_data
     if isinstance(old, GLOTModelCardData):
         return model
