@@ -93,6 +93,12 @@ def test_push_to_hub_writes_the_same_true_card_as_save(tiny_bert_dir, tmp_path, 
     assert 'SentenceTransformer("someone/glot-tiny", trust_remote_code=True)' in pushed
     assert "pip install -U sentence-transformers st-glot" in pushed and "## Pooling with st-glot" in pushed
 
+    # Saved without a repo id, reloaded, then pushed: the reused card gets the repo id and keeps the flag.
+    _quickstart(tiny_bert_dir, "AdaPool").save(str(tmp_path / "local"))
+    SentenceTransformer(str(tmp_path / "local"), trust_remote_code=True, device="cpu").push_to_hub("someone/ada")
+    card = (uploaded / "someone" / "ada" / "README.md").read_text(encoding="utf-8")
+    assert 'SentenceTransformer("someone/ada", trust_remote_code=True)' in card and "`AdaPool` with" in card
+
 
 def test_card_fields_set_by_the_user_carry_over(tiny_bert_dir, tmp_path):
     card_data = SentenceTransformerModelCardData(language="en", license="mit", model_name="My GLOT")
