@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Table "Stress test: all-MiniLM-L6-v2, the paper's generator" of benchmarks/README.md: all five methods with
+# the paper's GLOT settings, 2000 train / 500 eval texts, lr 1e-3, 3 epochs, seeds 0,1,2, random batches.
+# Usage: benchmarks/stress_minilm_reference.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
+# Log: benchmarks/logs/stress_minilm_reference.log (and the terminal).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ST=${ST_GLOT:-st-glot}
+out=benchmarks/results/stress
+mkdir -p benchmarks/logs
+exec > >(tee benchmarks/logs/stress_minilm_reference.log) 2>&1
+set -x
+$ST stress-test --generator reference --train-size 2000 --eval-size 500 --seeds 0,1,2 --preset paper --quiet --explain 0 \
+  "$@" --output "$out/minilm-reference-lr1e-3-random-batches"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Table "Stress test: SmolLM2-135M, the paper's generator" of benchmarks/README.md (packaged GGUF decoder):
+# GLOT with the recommended preset and the four baselines, 1000 train / 300 eval texts, lr 1e-3, 3 epochs,
+# seeds 0,1,2, random batches, all on one set of cached token states.
+# Usage: benchmarks/stress_smollm2_reference.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
+# Log: benchmarks/logs/stress_smollm2_reference.log (and the terminal).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ST=${ST_GLOT:-st-glot}
+out=benchmarks/results/stress
+mkdir -p benchmarks/logs
+exec > >(tee benchmarks/logs/stress_smollm2_reference.log) 2>&1
+set -x
+smol=(--backbone smollm2 --generator reference --train-size 1000 --eval-size 300 --quiet --explain 0 "$@")
+$ST stress-test "${smol[@]}" --methods glot --seeds 0,1,2 --output "$out/smollm2-reference-center-running-glot"
+$ST stress-test "${smol[@]}" --methods adapool,mean,max,cls --seeds 0,1 --output "$out/smollm2-reference-baselines-seeds01"
+$ST stress-test "${smol[@]}" --methods adapool,mean,max,cls --seeds 2 --output "$out/smollm2-reference-baselines-seed2"
