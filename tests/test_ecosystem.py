@@ -156,7 +156,7 @@ def test_classification_folder_with_category_names(tmp_path):
     assert task.dataset["train"]["label"] == [1, 0] and task.dataset["test"]["label"] == [1]
 
     (folder / "test.csv").write_text('text,category\n"x",unknown_intent\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"labels \['unknown_intent'\] are not in categories.json"):
+    with pytest.raises(ValueError, match=r"test\.csv, line 2: label 'unknown_intent' is not in categories\.json"):
         classification_task_from_folder(folder)
     (folder / "train.csv").unlink()
     with pytest.raises(

@@ -69,7 +69,7 @@ def run_glue(
     records = []
     for task_name in tasks:
         task = TASKS[task_name]
-        train, evaluation = load_task(task_name, data_dir, limit=limit)
+        train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seed)
         for method, result, _ in compare_poolers(
             backbone, train, evaluation, methods, loss=task.loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
         ):

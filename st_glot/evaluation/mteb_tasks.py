@@ -22,7 +22,6 @@ other. Two things are added here:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 from sentence_transformers import SentenceTransformer
 
+from st_glot.evaluation.tasks import STS_SCORE_RANGE, read_categories, read_labelled, read_sts_pairs, sample_rows
 from st_glot.hub.identity import model_name
 
 __all__ = [
@@ -46,8 +46,6 @@ __all__ = [
 
 #: File stems accepted as the evaluation split of a local classification folder, in order of preference.
 EVAL_STEMS: tuple[str, ...] = ("test", "dev", "validation")
-TEXT_COLUMNS: tuple[str, ...] = ("text", "sentence", "content", "x")
-LABEL_COLUMNS: tuple[str, ...] = ("label", "category", "labels", "y")
 
 
 def name_model(model: SentenceTransformer) -> SentenceTransformer:
@@ -179,56 +177,22 @@ def classification_task(
     return LocalClassificationTask()
 
 
-def sts_task_from_file(path: str | os.PathLike, name: str | None = None, limit: int | None = None) -> Any:
-    """An STS task from a local file.
+def sts_task_from_file(
+    path: str | os.PathLike, name: str | None = None, limit: int | None = None, seed: int = 0
+) -> Any:
+    """An STS task from a local file (the layouts of :func:`st_glot.evaluation.tasks.read_sts_pairs`).
 
-    Two layouts are read: a CSV/TSV with a header holding ``sentence1``,
-    ``sentence2`` and ``score``; or the STS Benchmark's own tab-separated files
-    without header (genre, file, year, id, score 0–5, sentence1, sentence2, …).
-    Scores keep their scale; the range is taken as 0–5 unless every score lies
-    in [0, 1]. ``limit`` keeps the first rows only.
+    Scores keep their scale and must lie in 0–5; the range is taken as 0–5 unless
+    every score lies in [0, 1]. ``limit`` keeps a sample of that many pairs, drawn
+    with ``seed``.
     """
-    path = os.fspath(path)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        first = f.readline()
-        f.seek(0)
-        delimiter = "\t" if "\t" in first else ","
-        header = [cell.strip().lower() for cell in first.rstrip("\r\n").split(delimiter)]
-        if {"sentence1", "sentence2", "score"} <= set(header):
-            rows = [
-                (r["sentence1"], r["sentence2"], r["score"])
-                for r in csv.DictReader(f, fieldnames=header, delimiter=delimiter)
-            ][1:]
-        else:
-            rows = [(r[5], r[6], r[4]) for r in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) >= 7]
-    if not rows:
-        raise ValueError(
-            f"{path}: no STS pairs found. Valid layouts: a header with sentence1, sentence2 and score, "
-            "or STS Benchmark rows (score in column 5, sentences in columns 6 and 7, tab-separated)."
-        )
-    rows = rows[:limit] if limit is not None else rows
-    scores = [float(r[2]) for r in rows]
-    top = 1.0 if max(scores) <= 1.0 else 5.0
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return sts_task(
-        name or f"LocalSTS-{stem}", [r[0].strip() for r in rows], [r[1].strip() for r in rows], scores, 0.0, top
-    )
-
-
-def _read_labelled(path: str) -> tuple[list[str], list[str]]:
-    delimiter = "\t" if path.endswith(".tsv") else ","
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f, delimiter=delimiter)
-        fields = [c.strip() for c in reader.fieldnames or []]
-        text = next((c for c in TEXT_COLUMNS if c in fields), None)
-        label = next((c for c in LABEL_COLUMNS if c in fields), None)
-        if text is None or label is None:
-            raise ValueError(
-                f"{path}: header {fields} needs a text column (one of {list(TEXT_COLUMNS)}) "
-                f"and a label column (one of {list(LABEL_COLUMNS)})."
-            )
-        rows = [{k.strip(): v for k, v in row.items() if k} for row in reader]
-    return [r[text].strip() for r in rows], [r[label].strip() for r in rows]
+    sentence1, sentence2, scores = read_sts_pairs(path)
+    if limit is not None:
+        keep = sample_rows(len(scores), limit, seed=seed)
+        sentence1, sentence2, scores = ([column[i] for i in keep] for column in (sentence1, sentence2, scores))
+    top = 1.0 if max(scores) <= 1.0 else STS_SCORE_RANGE[1]
+    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    return sts_task(name or f"LocalSTS-{stem}", sentence1, sentence2, scores, STS_SCORE_RANGE[0], top)
 
 
 def _split_file(folder: str, stems: Sequence[str]) -> str:
@@ -248,37 +212,32 @@ def classification_task_from_folder(
     n_experiments: int = 10,
     samples_per_label: int | None = None,
     limit: int | None = None,
+    seed: int = 0,
 ) -> Any:
     """A classification task from a local folder.
 
     The folder holds ``train.csv`` (or ``.tsv``) and ``test``/``dev``/``validation``
-    ``.csv``/``.tsv``, each with a header naming a text column (``text``,
-    ``sentence``, ``content`` or ``x``) and a label column (``label``,
-    ``category``, ``labels`` or ``y``): the layouts of Banking77, SST-2 and CoLA
-    in the offline data folder. Labels may be names; ``categories.json`` (a list
-    of names), when present, fixes their ids. ``limit`` keeps the first rows of
-    each split.
+    ``.csv``/``.tsv``, read by :func:`st_glot.evaluation.tasks.read_labelled` (a header
+    naming a text column and a label column): the layouts of Banking77, SST-2 and
+    CoLA in the offline data folder. Labels may be names; ``categories.json`` (a list
+    of names), when present, fixes their ids, else integer labels are their own ids
+    and names are numbered in sorted order. ``limit`` keeps a sample of that many
+    rows of each split, drawn with ``seed`` and stratified by class.
     """
     folder = os.fspath(folder)
-    train_texts, train_labels = _read_labelled(_split_file(folder, ("train",)))
-    test_texts, test_labels = _read_labelled(_split_file(folder, EVAL_STEMS))
-    categories_path = os.path.join(folder, "categories.json")
-    if os.path.isfile(categories_path):
-        with open(categories_path, encoding="utf-8") as f:
-            names = list(json.load(f))
-    else:
-        names = sorted(set(train_labels) | set(test_labels), key=lambda x: (not x.lstrip("-").isdigit(), x))
-    label_id = {label: i for i, label in enumerate(names)}
-    unknown = sorted((set(train_labels) | set(test_labels)) - set(label_id))
-    if unknown:
-        raise ValueError(f"{folder}: labels {unknown[:5]} are not in categories.json (valid: {names[:5]}…).")
-    cut = slice(None, limit)
+    train = read_labelled(_split_file(folder, ("train",)))
+    test = read_labelled(_split_file(folder, EVAL_STEMS))
+    names = read_categories(folder)
+    if names is None and not all(x.lstrip("-").isdigit() for x in train.labels + test.labels):
+        names = sorted(set(train.labels) | set(test.labels))
+    splits = []
+    for rows in (train, test):
+        ids = rows.ids(names)
+        keep = sample_rows(len(ids), limit, ids, seed) if limit is not None else range(len(ids))
+        splits += [[rows.texts[i] for i in keep], [ids[i] for i in keep]]
     return classification_task(
         name or f"LocalClassification-{os.path.basename(os.path.normpath(folder))}",
-        train_texts[cut],
-        [label_id[x] for x in train_labels[cut]],
-        test_texts[cut],
-        [label_id[x] for x in test_labels[cut]],
+        *splits,
         n_experiments=n_experiments,
         samples_per_label=samples_per_label,
     )

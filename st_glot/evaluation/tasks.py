@@ -6,7 +6,10 @@ metric) and loaded as ``(train, eval)`` with columns ``text`` or
 
 Local files follow the layout of the offline data folder (one sub-folder per
 task: ``stsb/``, ``sst2/``, ``cola/``, ``mrpc/``, ``banking77/``); without a
-folder the GLUE copies on the Hugging Face Hub are used.
+folder the GLUE copies on the Hugging Face Hub are used. One reader per local
+format (:func:`read_sts_pairs`, :func:`read_labelled`, :func:`read_categories`)
+serves both training here and MTEB evaluation (:mod:`st_glot.evaluation.mteb_tasks`);
+a malformed file is reported with its path, line and column.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from datasets import Dataset
 
 from st_glot.utils.checks import check_choice
@@ -97,15 +102,33 @@ TASKS: dict[str, Task] = {
 GLUE_TASKS: tuple[str, ...] = ("cola", "sst2", "stsb", "mrpc", "qqp", "mnli-m", "mnli-mm", "qnli", "rte", "wnli")
 
 
-def load_task(name: str, data_dir: str | None = None, limit: int | None = None) -> tuple[Dataset, Dataset]:
+#: Header names of the text column of a local classification file, in order of preference.
+TEXT_HEADERS: tuple[str, ...] = ("text", "sentence", "content", "x")
+#: Header names of the label column of a local classification file, in order of preference.
+LABEL_HEADERS: tuple[str, ...] = ("label", "category", "labels", "y")
+#: The STS Benchmark's gold similarity range (the file's scale; tasks divide by the top).
+STS_SCORE_RANGE: tuple[float, float] = (0.0, 5.0)
+
+
+def load_task(
+    name: str, data_dir: str | None = None, limit: int | None = None, seed: int = 0
+) -> tuple[Dataset, Dataset]:
     """Load a task's ``(train, eval)`` datasets.
 
     Args:
         name: a key of :data:`TASKS`.
         data_dir: the offline data folder (holding ``stsb/`` etc.); None loads from the Hub.
-        limit: keep at most this many rows of each split (first rows, for quick runs).
+        limit: keep at most this many rows of each split: a sample drawn with ``seed``,
+            stratified by class for classification tasks (see :func:`sample_rows`).
+        seed: seeds the ``limit`` sample.
+
+    Raises:
+        ValueError: a malformed data file (the message names the file, line and column),
+            or a classification split that holds one class only.
     """
     check_choice("task", name, tuple(TASKS))
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of rows; got {limit!r}.")
     if data_dir is None:
         train, dev = _from_hub(TASKS[name])
     elif name not in _LOCAL_READERS:
@@ -118,74 +141,237 @@ def load_task(name: str, data_dir: str | None = None, limit: int | None = None) 
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"No folder {folder!r} for task {name!r}: --data-dir should hold {name}/.")
         train, dev = _LOCAL_READERS[name](folder)
-    if limit is not None:
-        train, dev = (ds.select(range(min(limit, len(ds)))) for ds in (train, dev))
-    return train, dev
-
-
-def _rows(path: str, delimiter: str = "\t", header: bool = True) -> list[list[str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = [
-            [cell.strip() for cell in row]
-            for row in csv.reader(
-                f, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    splits = []
+    for split, ds in (("train", train), ("eval", dev)):
+        labels = ds["label"] if "label" in ds.column_names else None
+        if limit is not None:
+            ds = ds.select(sample_rows(len(ds), limit, labels, seed))
+            labels = ds["label"] if labels is not None else None
+        if len(ds) == 0:
+            raise ValueError(f"The {split} split of {name!r} has no rows.")
+        if labels is not None and len(set(labels)) < 2:
+            sampled = f", in a sample of {len(ds)} rows" if limit is not None else ""
+            raise ValueError(
+                f"The {split} split of {name!r} holds one class only (label {labels[0]}{sampled}); "
+                "classification needs at least two."
             )
-        ]
-    return [r for r in (rows[1:] if header else rows) if any(r)]
+        splits.append(ds)
+    return splits[0], splits[1]
+
+
+def sample_rows(n: int, limit: int, labels: Sequence[int] | None = None, seed: int = 0) -> list[int]:
+    """Indices of a seeded sample of ``min(limit, n)`` rows out of ``n``, in file order.
+
+    With ``labels`` the sample is stratified: each class keeps its share of the rows,
+    ``limit * n_c / n`` rounded up or down (so a class of at least ``n / limit`` rows
+    is always represented). The rows of class ``c`` are shuffled, and its ``r``-th row
+    gets the key ``(r + 1/2) / n_c``; the ``limit`` smallest keys are kept (ties in
+    random order). Without labels the sample is uniform.
+    """
+    if limit >= n:
+        return list(range(n))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)  # (n,) random order; ties are broken by it
+    if labels is None:
+        return sorted(order[:limit].tolist())
+    classes = np.unique(np.asarray(labels), return_inverse=True)[1][order]  # (n,) class of each shuffled row
+    counts = np.bincount(classes)
+    rank = np.empty(n, dtype=np.int64)
+    by_class = np.argsort(classes, kind="stable")  # shuffled rows grouped by class
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[by_class] = np.arange(n) - np.repeat(starts, counts)  # position of each row within its class
+    keys = (rank + 0.5) / counts[classes]
+    keep = order[np.argsort(keys, kind="stable")[:limit]]
+    return sorted(keep.tolist())
+
+
+class _Table:
+    """A local CSV/TSV file as rows of stripped cells, each with its line number (for error messages).
+
+    A file whose first line holds a tab is tab-separated and read without quoting
+    (quotes are text, as in GLUE's files); any other is comma-separated, with CSV quoting.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: bool = True) -> None:
+        self.path = os.fspath(path)
+        with open(self.path, encoding="utf-8-sig", newline="") as f:
+            tab = "\t" in f.readline()
+            f.seek(0)
+            reader = csv.reader(f, delimiter="\t" if tab else ",", quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL)
+            rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader]
+        rows = [(line, row) for line, row in rows if any(row)]
+        self.header = [cell.lower() for cell in rows[0][1]] if header and rows else []
+        self.rows = rows[1:] if header else rows
+        self.lines = [line for line, _ in self.rows]
+
+    def column(self, names: Sequence[str], what: str) -> int:
+        """The index of the first header cell among ``names``."""
+        found = next((name for name in names if name in self.header), None)
+        if found is None:
+            raise ValueError(
+                f"{self.path}, line 1: no {what} column; the header {self.header} should name one of {list(names)}."
+            )
+        return self.header.index(found)
+
+    def cells(self, index: int, name: str) -> list[str]:
+        """Column ``index`` (0-based) of every row; ``name`` is the column's name in errors."""
+        for line, row in self.rows:
+            if len(row) <= index:
+                raise ValueError(
+                    f"{self.path}, line {line}: no column {index + 1} ({name}); the row has {len(row)} column(s)."
+                )
+        return [row[index] for _, row in self.rows]
+
+    def numbers(self, index: int, name: str, valid: tuple[float, float]) -> list[float]:
+        """Column ``index`` as numbers, each checked to lie within ``valid``."""
+        values = []
+        for line, text in zip(self.lines, self.cells(index, name)):
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(
+                    f"{self.path}, line {line}, column {index + 1} ({name}): {text!r} is not a number."
+                ) from None
+            if not valid[0] <= value <= valid[1]:
+                raise ValueError(
+                    f"{self.path}, line {line}, column {index + 1} ({name}): {text} is outside the task's range "
+                    f"{valid[0]:g} to {valid[1]:g}."
+                )
+            values.append(value)
+        return values
+
+
+def read_sts_pairs(
+    path: str | os.PathLike, score_range: tuple[float, float] = STS_SCORE_RANGE
+) -> tuple[list[str], list[str], list[float]]:
+    """``(sentence1, sentence2, score)`` columns of a local STS file, scores on the file's scale.
+
+    Two layouts are read: a CSV/TSV whose header names ``sentence1``, ``sentence2``
+    and ``score``; or the STS Benchmark's tab-separated rows without header (genre,
+    file, year, id, score, sentence1, sentence2, …: score in column 5, sentences in
+    columns 6 and 7; extra columns are ignored).
+
+    Raises:
+        ValueError: a missing column, or a score that is not a number or lies outside
+            ``score_range``; the message names the file, the line and the column.
+    """
+    table = _Table(path)
+    names = ("sentence1", "sentence2", "score")
+    if set(names) <= set(table.header):
+        s1, s2, score = (table.column([name], name) for name in names)
+    else:
+        table, (score, s1, s2) = _Table(path, header=False), (4, 5, 6)
+    if not table.rows or (not table.header and len(table.rows[0][1]) <= s2):  # no layout recognised
+        raise ValueError(
+            f"{table.path}: no STS pairs found. Valid layouts: a header with sentence1, sentence2 and score, "
+            "or STS Benchmark rows (score in column 5, sentences in columns 6 and 7, tab-separated)."
+        )
+    return table.cells(s1, "sentence1"), table.cells(s2, "sentence2"), table.numbers(score, "score", score_range)
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """The rows of a local classification file: texts, labels as written, and their line numbers."""
+
+    path: str
+    texts: list[str]
+    labels: list[str]
+    lines: list[int]
+
+    def ids(self, names: Sequence[str] | None = None) -> list[int]:
+        """Class ids: each label's position in ``names`` (e.g. from categories.json), or the label as an integer.
+
+        Raises:
+            ValueError: a label not in ``names`` or, without names, not an integer; the
+                message names the file and the line.
+        """
+        label_of = {name: i for i, name in enumerate(names)} if names is not None else None
+        ids = []
+        for line, label in zip(self.lines, self.labels):
+            if label_of is not None and label not in label_of:
+                raise ValueError(
+                    f"{self.path}, line {line}: label {label!r} is not in categories.json "
+                    f"(valid: {', '.join(names[:5])}{', …' if len(names) > 5 else ''})."
+                )
+            if label_of is None and not label.lstrip("-").isdigit():
+                raise ValueError(
+                    f"{self.path}, line {line}: label {label!r} is not an integer class id "
+                    "(class names need a categories.json that lists them)."
+                )
+            ids.append(label_of[label] if label_of is not None else int(label))
+        return ids
+
+
+def read_labelled(path: str | os.PathLike) -> LabelledRows:
+    """The rows of a local classification file.
+
+    Its header names the text column (one of :data:`TEXT_HEADERS`) and the label
+    column (one of :data:`LABEL_HEADERS`).
+    """
+    table = _Table(path)
+    text, label = table.column(TEXT_HEADERS, "text"), table.column(LABEL_HEADERS, "label")
+    return LabelledRows(
+        table.path, table.cells(text, table.header[text]), table.cells(label, table.header[label]), table.lines
+    )
+
+
+def read_categories(folder: str | os.PathLike) -> list[str] | None:
+    """The class names in ``folder/categories.json`` (a JSON list; a name's position is its id), or None."""
+    path = os.path.join(os.fspath(folder), "categories.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        names = json.load(f)
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{path}: expected a JSON list of class names.")
+    return names
 
 
 def _stsb(folder: str) -> tuple[Dataset, Dataset]:
-    def read(file):
-        rows = _rows(os.path.join(folder, file), header=False)
-        return Dataset.from_dict(
-            {
-                "sentence1": [r[5] for r in rows],
-                "sentence2": [r[6] for r in rows],
-                "score": [float(r[4]) / 5.0 for r in rows],
-            }
-        )
+    def read(file: str) -> Dataset:
+        sentence1, sentence2, scores = read_sts_pairs(os.path.join(folder, file))
+        top = STS_SCORE_RANGE[1]
+        return Dataset.from_dict({"sentence1": sentence1, "sentence2": sentence2, "score": [s / top for s in scores]})
 
     return read("sts-train.csv"), read("sts-dev.csv")
 
 
-def _single(files_train: list[str], files_eval: list[str], text: int, label: int):
+def _single(train_files: list[str], eval_files: list[str]):
     def reader(folder: str) -> tuple[Dataset, Dataset]:
-        def read(files):
-            rows = [r for f in files for r in _rows(os.path.join(folder, f))]
-            return Dataset.from_dict({"text": [r[text] for r in rows], "label": [int(r[label]) for r in rows]})
+        names = read_categories(folder)
 
-        return read(files_train), read(files_eval)
+        def read(files: list[str]) -> Dataset:
+            parts = [read_labelled(os.path.join(folder, file)) for file in files]
+            return Dataset.from_dict(
+                {"text": [t for p in parts for t in p.texts], "label": [i for p in parts for i in p.ids(names)]}
+            )
+
+        return read(train_files), read(eval_files)
 
     return reader
 
 
 def _mrpc(folder: str) -> tuple[Dataset, Dataset]:
-    def read(files):
-        rows = [r for f in files for r in _rows(os.path.join(folder, f))]
-        return Dataset.from_dict(
-            {"sentence1": [r[3] for r in rows], "sentence2": [r[4] for r in rows], "label": [int(r[0]) for r in rows]}
-        )
+    def read(files: list[str]) -> Dataset:
+        columns: dict[str, list] = {"sentence1": [], "sentence2": [], "label": []}
+        for file in files:
+            table = _Table(os.path.join(folder, file))
+            s1, s2 = table.column(["#1 string"], "#1 String"), table.column(["#2 string"], "#2 String")
+            label = table.column(["quality"], "Quality")
+            columns["sentence1"] += table.cells(s1, "#1 String")
+            columns["sentence2"] += table.cells(s2, "#2 String")
+            columns["label"] += LabelledRows(table.path, [], table.cells(label, "Quality"), table.lines).ids()
+        return Dataset.from_dict(columns)
 
     return read(["msr-para-train.tsv", "msr-para-val.tsv"]), read(["msr-para-test.tsv"])
 
 
-def _banking77(folder: str) -> tuple[Dataset, Dataset]:
-    with open(os.path.join(folder, "categories.json"), encoding="utf-8") as f:
-        label_of = {name: i for i, name in enumerate(json.load(f))}
-
-    def read(file):
-        rows = _rows(os.path.join(folder, file), delimiter=",")
-        return Dataset.from_dict({"text": [r[0] for r in rows], "label": [label_of[r[1]] for r in rows]})
-
-    return read("train.csv"), read("test.csv")
-
-
 _LOCAL_READERS = {
     "stsb": _stsb,
-    "sst2": _single(["train.tsv"], ["dev.tsv"], text=1, label=0),
-    "cola": _single(["train.tsv"], ["test_idd.tsv", "test_ood.tsv"], text=0, label=1),
+    "sst2": _single(["train.tsv"], ["dev.tsv"]),
+    "cola": _single(["train.tsv"], ["test_idd.tsv", "test_ood.tsv"]),
     "mrpc": _mrpc,
-    "banking77": _banking77,
+    "banking77": _single(["train.csv"], ["test.csv"]),
 }
 
 
