@@ -34,6 +34,12 @@ def register(subparsers) -> None:
     parser.add_argument("--pooling", choices=POOLINGS, default="glot")
     parser.add_argument("--loss", choices=LOSSES, default=None, help="default: the task's loss from the paper")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N rows of each split")
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="write a training checkpoint here after every epoch; run the same command again to resume "
+        "an interrupted run from the last one",
+    )
     add_backbone_arguments(parser)
     add_glot_arguments(parser)
     add_training_arguments(parser)
@@ -60,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         group_by_length=args.group_by_length,
         output_dir=args.output,
+        checkpoint_dir=args.checkpoint_dir,
+        show_progress_bar=not args.quiet,
     )
     summary = {
         "task": args.task,

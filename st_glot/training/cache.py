@@ -12,7 +12,10 @@ disk, **without padding**, in fp16 by default, as memory-mappable shard files:
 A shard counts only once its index exists, and the index is written (atomically,
 by rename) after its data, so an interrupted precompute (Ctrl-C, ``kill -9``)
 leaves at worst a temporary file that the next run removes; finished shards are
-kept and the run resumes with the texts still missing. A shard whose data does
+kept and the run resumes with the texts still missing. A fill writes a shard every
+``shard_size`` texts and at least every :data:`FLUSH_SECONDS`, and on Ctrl-C it writes
+the batches it finished before raising :class:`CacheFillInterrupted`, so an
+interrupted fill keeps nearly all its work. A shard whose data does
 not match its index (truncated, altered) is reported and dropped, and its texts
 are computed again. A lock file serialises concurrent writers.
 
@@ -28,7 +31,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +60,39 @@ CACHE_DTYPES: dict[str, tuple[torch.dtype, np.dtype]] = {
 _WRITE_HINT = "Free disk space or pass a writable cache_dir; finished shards are kept and the next run resumes."
 
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "st_glot")
+#: A fill writes what it computed at least this often (seconds), whatever ``shard_size``, so that an
+#: interrupted fill keeps most of its work.
+FLUSH_SECONDS = 30.0
+
+
+class CacheFillInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :meth:`TokenStateCache.add`. Every text finished before it was written
+    (the unfinished batch is dropped), so running the same fill again computes only the rest.
+
+    Attributes:
+        kept: texts of this fill whose states were stored.
+        directory: the cache folder.
+    """
+
+    def __init__(self, kept: int, directory: Path) -> None:
+        super().__init__(f"{kept:,} token states kept in {directory}")
+        self.kept = kept
+        self.directory = directory
 
 
 def text_hash(text: str) -> str:
     """SHA-256 of a text, the cache's key for it."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """How :meth:`TokenStateCache.add` computes: the backbone call, its batch, the shard size, the bar."""
+
+    encode_fn: Callable[[list[str]], tuple[Tensor, Tensor]]
+    batch_size: int
+    shard_size: int
+    show_progress_bar: bool
 
 
 @dataclass
@@ -209,29 +241,32 @@ class TokenStateCache:
         Args:
             texts: texts to make available (duplicates and cached ones are skipped).
             encode_fn: ``encode_fn(list_of_texts) -> (states (B, L, d), mask (B, L))``,
-                typically :func:`st_glot.training.fit.backbone_states`.
+                typically :func:`st_glot.training.frozen.backbone_states`.
             batch_size: texts per backbone call.
-            shard_size: texts per shard file (the unit of resumption).
+            shard_size: most texts per shard file (the unit of resumption); a shard is also
+                written every :data:`FLUSH_SECONDS` and on Ctrl-C.
             show_progress_bar: show a tqdm bar over the texts.
 
         Returns:
             The number of texts computed.
+
+        Raises:
+            CacheFillInterrupted: on Ctrl-C, after writing the texts finished so far.
         """
         rank, world = rank_and_world_size()
+        fill = _Fill(encode_fn, batch_size, shard_size, show_progress_bar and rank == 0)
         if world > 1:
-            return self._add_sharded(
-                texts, encode_fn, batch_size, shard_size, show_progress_bar and rank == 0, rank, world
-            )
+            return self._add_sharded(texts, fill, rank, world)
         texts = list(texts)
         if not self.missing(texts):  # all in the shards already read: no need to wait for another process's fill
             return 0
         with self._lock():
             self._load_shards(clean=True)  # another process may have added shards meanwhile
             todo = self._todo(texts)
-            self._compute(todo, encode_fn, batch_size, shard_size, show_progress_bar, lock=False)
+            self._compute(todo, fill, lock=False)
             return len(todo)
 
-    def _add_sharded(self, texts, encode_fn, batch_size, shard_size, show_progress_bar, rank, world) -> int:
+    def _add_sharded(self, texts: Iterable[str], fill: _Fill, rank: int, world: int) -> int:
         """torch.distributed: rank ``r`` of ``W`` computes every ``W``-th missing text, then all ranks reload."""
         import torch.distributed as dist
 
@@ -241,7 +276,7 @@ class TokenStateCache:
         dist.barrier()
         self._load_shards()
         todo = self._todo(texts)  # the same list, in the same order, on every rank
-        self._compute(todo[rank::world], encode_fn, batch_size, shard_size, show_progress_bar, lock=True)
+        self._compute(todo[rank::world], fill, lock=True)
         dist.barrier()
         self._load_shards()
         return len(todo)
@@ -250,21 +285,42 @@ class TokenStateCache:
         # Longest first keeps padding low and fails fast on memory; ties by text for a fixed order.
         return sorted(self.missing(texts), key=lambda t: (-len(t), t))
 
-    def _compute(
-        self, todo: list[str], encode_fn, batch_size: int, shard_size: int, show_progress_bar: bool, lock: bool
-    ) -> None:
-        bar = tqdm(total=len(todo), desc="Token states", unit="text", disable=not show_progress_bar)
-        for start in range(0, len(todo), shard_size):
-            chunk = todo[start : start + shard_size]
-            blocks, lengths = [], []
-            for b in range(0, len(chunk), batch_size):
-                states, mask = encode_fn(chunk[b : b + batch_size])  # (B, L, d), (B, L)
-                blocks.append(states[mask.bool()].detach().to(CACHE_DTYPES[self.dtype][0]).cpu())
-                lengths.append(mask.bool().sum(1).cpu())
-                bar.update(len(chunk[b : b + batch_size]))
+    def _compute(self, todo: list[str], fill: _Fill, lock: bool) -> None:
+        """Run ``fill`` over ``todo`` in batches, writing a shard every ``fill.shard_size`` texts,
+        every :data:`FLUSH_SECONDS`, at the end, and on Ctrl-C (then raising :class:`CacheFillInterrupted`)."""
+        pending: list[tuple[list[str], Tensor, Tensor]] = []  # (texts, states (n, d), lengths (b,)) per batch
+        kept, start, last_write = 0, 0, time.monotonic()
+
+        def write() -> int:
+            nonlocal last_write
+            if not pending:
+                return 0
+            texts = [t for batch, _, _ in pending for t in batch]
+            states, lengths = torch.cat([s for _, s, _ in pending]), torch.cat([n for _, _, n in pending])
+            pending.clear()  # before writing: a second Ctrl-C mid-write loses these texts, never doubles them
             with self._lock() if lock else nullcontext():
-                self._write_shard(chunk, torch.cat(blocks), torch.cat(lengths))
-        bar.close()
+                self._write_shard(texts, states, lengths)
+            last_write = time.monotonic()
+            return len(texts)
+
+        with tqdm(total=len(todo), desc="Token states", unit="text", disable=not fill.show_progress_bar) as bar:
+            try:
+                while start < len(todo):
+                    room = fill.shard_size - sum(len(b) for b, _, _ in pending)  # a batch never spans two shards
+                    batch = todo[start : start + min(fill.batch_size, room)]
+                    states, mask = fill.encode_fn(batch)  # (B, L, d), (B, L)
+                    mask = mask.bool()
+                    pending.append(
+                        (batch, states[mask].detach().to(CACHE_DTYPES[self.dtype][0]).cpu(), mask.sum(1).cpu())
+                    )
+                    start += len(batch)
+                    bar.update(len(batch))
+                    if len(batch) == room or time.monotonic() - last_write >= FLUSH_SECONDS:
+                        kept += write()
+                kept += write()
+            except KeyboardInterrupt:
+                kept += write()
+                raise CacheFillInterrupted(kept, self.directory) from None
 
     def _write_shard(self, texts: list[str], states: Tensor, lengths: Tensor) -> None:
         if states.size(-1) != self.dim:

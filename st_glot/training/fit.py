@@ -20,6 +20,7 @@ Losses (``loss=``):
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -38,15 +39,20 @@ from sentence_transformers.sentence_transformer.losses import (
     MultipleNegativesRankingLoss,
     MultipleNegativesSymmetricRankingLoss,
 )
+from sentence_transformers.sentence_transformer.model_card import SentenceTransformerModelCardData
+from sentence_transformers.sentence_transformer.modules import Pooling
 from sentence_transformers.sentence_transformer.trainer import (
     SentenceTransformerTrainer,
 )
 from sentence_transformers.sentence_transformer.training_args import (
     SentenceTransformerTrainingArguments,
 )
-from transformers import TrainerCallback
+from tqdm.auto import tqdm
+from transformers import PrinterCallback, TrainerCallback
 
 from st_glot.hub.model_card import record_training
+from st_glot.nn.adapool import AdaPool
+from st_glot.nn.pooling import GLOTPooling
 from st_glot.nn.serialization import WEIGHTS_NAME
 from st_glot.training.cache import DEFAULT_CACHE_DIR, TokenStateCache
 from st_glot.training.cached_input import CachedTokenStates
@@ -60,6 +66,9 @@ from st_glot.training.heads import (
 from st_glot.training.sampler import LengthBucketBatchSampler
 from st_glot.utils.checks import check_choice, check_int
 from st_glot.utils.distributed import rank_and_world_size
+from st_glot.utils.progress import library_bars_off
+
+logger = logging.getLogger(__name__)
 
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 LABEL_COLUMNS: tuple[str, ...] = ("label", "labels", "score", "scores")
@@ -101,6 +110,7 @@ def label_column(dataset: Dataset) -> str | None:
 def fit(
     model: SentenceTransformer,
     train_dataset: Dataset,
+    *,
     loss: str = "cosent",
     eval_dataset: Dataset | None = None,
     epochs: int = 3,
@@ -117,6 +127,7 @@ def fit(
     checkpoint_dir: str | None = None,
     eval_every_epoch: bool = True,
     show_progress_bar: bool = True,
+    progress_label: str | None = None,
 ) -> FitResult:
     """Train everything after the backbone of ``model``; the backbone stays frozen.
 
@@ -145,12 +156,16 @@ def fit(
             interrupted run resumes from the latest complete one (model, optimizer,
             trainer state and, for ``"classification"``, the head).
         eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
-        show_progress_bar: progress bars for precompute and training.
+        show_progress_bar: one bar for the token states the backbone computes and one
+            over the training steps; False prints nothing at all.
+        progress_label: the training bar's label; default ``"Training <pooler>"``
+            (e.g. ``"Training glot"``).
 
-    Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process
-    computes every N-th missing text into the shared cache, training runs
-    data-parallel with ``batch_size`` as the global batch (each process takes
-    ``batch_size / N`` rows of it), and only rank 0 writes ``output_dir``.
+    The trainer's logs (loss, learning rate, evaluation metrics) go to this module's
+    logger at INFO level. Under ``torchrun --nproc_per_node N`` (or ``accelerate
+    launch``) each process computes every N-th missing text into the shared cache,
+    training runs data-parallel with ``batch_size`` as the global batch (each process
+    takes ``batch_size / N`` rows of it), and only rank 0 writes ``output_dir``.
 
     Returns:
         A :class:`FitResult`.
@@ -163,65 +178,109 @@ def fit(
     columns = text_columns(train_dataset)
     if not columns:
         raise ValueError(f"train_dataset has no text column (columns: {train_dataset.column_names}).")
-    backbone = model[0]
+    schedule = _Schedule(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        prompt=prompt,
+        checkpoint_dir=checkpoint_dir,
+        eval_every_epoch=eval_every_epoch,
+        show_progress_bar=show_progress_bar,
+        label=progress_label or f"Training {pooler_name(model[1])}",
+    )
     result = FitResult(head=None)
     world = _join_process_group(model)
-    sampler = None  # sentence-transformers' random batches
 
-    with frozen(backbone):
+    with frozen(model[0]), library_bars_off():
+        cache = None
         if use_cache:
-            cache = TokenStateCache.for_backbone(backbone, cache_dir, dtype=cache_dtype, prompt=prompt)
-            texts = [
-                t for ds in (train_dataset, eval_dataset) if ds is not None for c in text_columns(ds) for t in ds[c]
-            ]
+            cache = TokenStateCache.for_backbone(model[0], cache_dir, dtype=cache_dtype, prompt=prompt)
             start = time.perf_counter()
-            result.texts_computed = cache.add(
-                texts,
-                lambda batch: backbone_states(model, batch, prompt=prompt),
-                batch_size=batch_size,
-                show_progress_bar=show_progress_bar,
-            )
+            result.texts_computed = _fill_cache(cache, model, [train_dataset, eval_dataset], schedule)
             result.precompute_seconds = time.perf_counter() - start
             result.cache_dir = str(cache.directory)
-            train_model = SentenceTransformer(
-                modules=[CachedTokenStates(cache), *list(model)[1:]], device=str(model.device)
-            )
-            if group_by_length:
-                row_lengths = torch.stack(
-                    [torch.from_numpy(cache.lengths)[cache.rows(train_dataset[c])] for c in columns]
-                ).amax(0)
-                sampler = partial(LengthBucketBatchSampler, lengths=row_lengths.tolist())
-        else:
-            train_model = model
-
+        stand_in = _stand_in(model, cache)
+        sampler = _length_sampler(cache, train_dataset, columns) if group_by_length else None
         torch.manual_seed(seed)  # the same head initialisation on every process
-        loss_module, result.head = _make_loss(loss, train_model, train_dataset, columns, num_labels)
+        loss_module, result.head = _make_loss(loss, stand_in, train_dataset, columns, num_labels)
         evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
         start = time.perf_counter()
-        metrics = _train(
-            train_model,
-            loss_module,
-            train_dataset,
-            evaluator,
-            epochs,
-            batch_size,
-            learning_rate,
-            seed,
-            sampler,
-            prompt,
-            checkpoint_dir,
-            eval_every_epoch,
-            show_progress_bar,
-        )
+        result.metrics = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
         result.train_seconds = time.perf_counter() - start
-        result.metrics = metrics
-        record_training(model, train_model, train_dataset, loss, epochs, batch_size, learning_rate, metrics)
-
-    if output_dir is not None and rank_and_world_size()[0] == 0:
-        save_trained(model, output_dir, result.head)
+        record_training(model, stand_in, train_dataset, loss, epochs, batch_size, learning_rate, result.metrics)
+        if output_dir is not None and rank_and_world_size()[0] == 0:
+            save_trained(model, output_dir, result.head)
     if world > 1:
         torch.distributed.barrier()
     return result
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The training loop's settings, as :func:`fit` received them, and the training bar's label."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    prompt: str | None
+    checkpoint_dir: str | None
+    eval_every_epoch: bool
+    show_progress_bar: bool
+    label: str
+
+
+def pooler_name(pooler: torch.nn.Module) -> str:
+    """A pooling module's short name: ``glot``, ``adapool``, or the mode of a sentence-transformers
+    ``Pooling`` (``mean``, ``max``, ``cls``, ``lasttoken``); else the class name."""
+    if isinstance(pooler, GLOTPooling):
+        return "glot"
+    if isinstance(pooler, AdaPool):
+        return "adapool"
+    if isinstance(pooler, Pooling):
+        mode = pooler.pooling_mode
+        return mode if isinstance(mode, str) else "+".join(mode)
+    return type(pooler).__name__
+
+
+def _fill_cache(
+    cache: TokenStateCache, model: SentenceTransformer, datasets: list[Dataset | None], schedule: _Schedule
+) -> int:
+    """Run the backbone on every text of ``datasets`` not yet in ``cache``; return how many it ran on."""
+    texts = [t for ds in datasets if ds is not None for c in text_columns(ds) for t in ds[c]]
+    return cache.add(
+        texts,
+        partial(backbone_states, model, prompt=schedule.prompt),
+        batch_size=schedule.batch_size,
+        show_progress_bar=schedule.show_progress_bar,
+    )
+
+
+class _StandInCard(SentenceTransformerModelCardData):
+    """The card of the model the trainer runs on. It only collects what the trainer records
+    (:func:`~st_glot.hub.model_card.record_training` copies that onto the user's card), so it
+    skips sentence-transformers' widget examples, which the user's card never shows."""
+
+    def set_widget_examples(self, dataset) -> None:
+        return None
+
+
+def _stand_in(model: SentenceTransformer, cache: TokenStateCache | None) -> SentenceTransformer:
+    """The model the trainer runs: ``model``'s modules after the backbone, fed by the token-state
+    cache (or by the frozen backbone itself without one). It shares those modules with ``model``,
+    so training it trains ``model`` in place."""
+    front = CachedTokenStates(cache) if cache is not None else model[0]
+    stand_in = SentenceTransformer(modules=[front, *list(model)[1:]], device=str(model.device))
+    stand_in.model_card_data = _StandInCard()  # after construction: st-glot's modules attach their own card
+    stand_in.model_card_data.register_model(stand_in)
+    return stand_in
+
+
+def _length_sampler(cache: TokenStateCache, dataset: Dataset, columns: list[str]) -> partial:
+    """A :class:`LengthBucketBatchSampler` factory over the longest text of each row."""
+    row_lengths = torch.stack([torch.from_numpy(cache.lengths)[cache.rows(dataset[c])] for c in columns]).amax(0)
+    return partial(LengthBucketBatchSampler, lengths=row_lengths.tolist())
 
 
 def save_trained(model: SentenceTransformer, output_dir: str, head: LinearHead | None = None) -> None:
@@ -264,61 +323,71 @@ def _make_evaluator(loss: str, dataset: Dataset | None, head: LinearHead | None,
     )
 
 
+def _training_arguments(
+    schedule: _Schedule, output_dir: str, evaluate: bool, sampler: partial | None
+) -> SentenceTransformerTrainingArguments:
+    """sentence-transformers' arguments for :func:`fit`: Adam at a constant learning rate, a
+    checkpoint per epoch with ``checkpoint_dir``, evaluation per epoch when ``evaluate``."""
+    checkpointing = schedule.checkpoint_dir is not None
+    return SentenceTransformerTrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=schedule.epochs,
+        per_device_train_batch_size=schedule.batch_size,
+        per_device_eval_batch_size=schedule.batch_size,
+        learning_rate=schedule.learning_rate,
+        lr_scheduler_type="constant",
+        weight_decay=0.0,
+        warmup_steps=0,
+        seed=schedule.seed,
+        data_seed=schedule.seed,
+        save_strategy="epoch" if checkpointing else "no",
+        save_total_limit=2 if checkpointing else None,
+        eval_strategy="epoch" if evaluate else "no",
+        logging_strategy="epoch",
+        report_to="none",
+        disable_tqdm=True,  # the bar is _TrainingProgress's
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        prompts=schedule.prompt,
+        batch_sampler=sampler if sampler is not None else "batch_sampler",
+        # Under torchrun the sampler forms global batches and each process takes its slice, so a run
+        # on N processes sees the same batches as a single process with the same batch_size.
+        accelerator_config={"split_batches": True} if rank_and_world_size()[1] > 1 else None,
+    )
+
+
 def _train(
-    model,
-    loss_module,
-    dataset,
+    model: SentenceTransformer,
+    loss_module: torch.nn.Module,
+    dataset: Dataset,
     evaluator,
-    epochs,
-    batch_size,
-    learning_rate,
-    seed,
-    sampler,
-    prompt,
-    checkpoint_dir,
-    eval_every_epoch,
-    show_progress_bar,
+    schedule: _Schedule,
+    sampler: partial | None,
 ) -> dict[str, float]:
+    """Run sentence-transformers' trainer (resuming from the last checkpoint in
+    ``schedule.checkpoint_dir``, if any); return the final evaluation's metrics."""
+    head = getattr(loss_module, "head", None)
+    evaluate = evaluator is not None and schedule.eval_every_epoch
     with tempfile.TemporaryDirectory(prefix="st-glot-") as scratch:
-        args = SentenceTransformerTrainingArguments(
-            output_dir=checkpoint_dir or scratch,
-            num_train_epochs=epochs,
-            per_device_train_batch_size=batch_size,
-            per_device_eval_batch_size=batch_size,
-            learning_rate=learning_rate,
-            lr_scheduler_type="constant",
-            weight_decay=0.0,
-            warmup_steps=0,
-            seed=seed,
-            data_seed=seed,
-            save_strategy="epoch" if checkpoint_dir else "no",
-            save_total_limit=2 if checkpoint_dir else None,
-            eval_strategy="epoch" if evaluator is not None and eval_every_epoch else "no",
-            logging_strategy="epoch",
-            report_to="none",
-            disable_tqdm=not show_progress_bar,
-            dataloader_num_workers=0,
-            dataloader_pin_memory=torch.cuda.is_available(),
-            prompts=prompt,
-            batch_sampler=sampler if sampler is not None else "batch_sampler",
-            # Under torchrun the sampler forms global batches and each process takes its slice, so a run
-            # on N processes sees the same batches as a single process with the same batch_size.
-            accelerator_config={"split_batches": True} if rank_and_world_size()[1] > 1 else None,
-        )
         trainer = SentenceTransformerTrainer(
             model=model,
-            args=args,
+            args=_training_arguments(schedule, schedule.checkpoint_dir or scratch, evaluate, sampler),
             train_dataset=dataset,
             loss=loss_module,
-            evaluator=evaluator if eval_every_epoch else None,
+            evaluator=evaluator if evaluate else None,
         )
-        head = getattr(loss_module, "head", None)
-        if head is not None and checkpoint_dir:
+        trainer.remove_callback(PrinterCallback)
+        progress = _TrainingProgress(schedule.label, schedule.show_progress_bar, has_head=head is not None)
+        trainer.add_callback(progress)
+        if head is not None and schedule.checkpoint_dir:
             trainer.add_callback(_HeadCheckpoint(head))
-        checkpoint = _last_checkpoint(checkpoint_dir, with_head=head is not None)
+        checkpoint = _last_checkpoint(schedule.checkpoint_dir, with_head=head is not None)
         if checkpoint is not None and head is not None:
             head.load_weights(os.path.join(checkpoint, HEAD_FOLDER, WEIGHTS_NAME))
-        trainer.train(resume_from_checkpoint=checkpoint)
+        try:
+            trainer.train(resume_from_checkpoint=checkpoint)
+        finally:
+            progress.close()  # also when interrupted, so that what follows starts on a new line
         return evaluator(model) if evaluator is not None else {}
 
 
@@ -332,6 +401,57 @@ def _join_process_group(model: SentenceTransformer) -> int:
             model.to(f"cuda:{torch.cuda.current_device()}")
         torch.distributed.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return world
+
+
+class _TrainingProgress(TrainerCallback):
+    """One bar over the training steps, labelled with the method, showing the last epoch's loss;
+    the trainer's logs go to :data:`logger` (INFO), without figures that would mislead.
+
+    Dropped: ``grad_norm`` when a head trains (the trainer measures the model's parameters
+    only, not the head's), the evaluation speeds (the trainer divides by the rows of an
+    evaluation dataset it never gets: evaluation runs in an evaluator), ``total_flos``.
+    """
+
+    def __init__(self, label: str, show: bool, has_head: bool) -> None:
+        self.label, self.show = label, show
+        self.hidden = {"total_flos", "eval_samples_per_second", "eval_steps_per_second"}
+        if has_head:
+            self.hidden.add("grad_norm")
+        self.bar: tqdm | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs) -> None:
+        self.bar = tqdm(
+            total=state.max_steps,
+            initial=state.global_step,
+            desc=self.label,
+            unit="step",
+            disable=not (self.show and state.is_world_process_zero),
+        )
+
+    def on_step_end(self, args, state, control, **kwargs) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+        shown = {k: v for k, v in (logs or {}).items() if k not in self.hidden}
+        if self.bar is not None and "loss" in shown:
+            self.bar.set_postfix(loss=f"{shown['loss']:.4g}")
+        if state.is_world_process_zero:
+            logger.info(
+                "%s, step %d/%d: %s",
+                self.label,
+                state.global_step,
+                state.max_steps,
+                ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()),
+            )
+
+    def on_train_end(self, args, state, control, **kwargs) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class _HeadCheckpoint(TrainerCallback):
