@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+from contextlib import ExitStack
 
 from st_glot.cli.args import (
     add_backbone_arguments,
@@ -12,10 +12,10 @@ from st_glot.cli.args import (
     add_training_arguments,
     glot_kwargs,
 )
+from st_glot.cli.errors import user_errors
 from st_glot.evaluation.tasks import TASKS, load_task
-from st_glot.models.backbones import load_backbone
-from st_glot.models.factory import POOLINGS, make_model, make_pooler
-from st_glot.training.fit import LOSSES, fit
+from st_glot.utils.choices import LOSSES, POOLINGS
+from st_glot.utils.io import atomic_output_dir
 
 SUMMARY_FILE = "st_glot_training.json"
 
@@ -30,10 +30,20 @@ def register(subparsers) -> None:
         default=None,
         help="offline data folder holding <task>/ (formats of the st-glot data README); default: the Hugging Face Hub",
     )
-    parser.add_argument("--output", required=True, help="folder for the trained SentenceTransformer")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="folder for the trained SentenceTransformer; written whole at the end (replacing an existing one) "
+        "or not at all",
+    )
     parser.add_argument("--pooling", choices=POOLINGS, default="glot")
     parser.add_argument("--loss", choices=LOSSES, default=None, help="default: the task's loss from the paper")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N rows of each split")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="use a sample of N rows of each split (seeded by --seed, stratified by class)",
+    )
     parser.add_argument(
         "--checkpoint-dir",
         default=None,
@@ -47,44 +57,65 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the output folder, data and backbone; seed; train; write the model folder whole, or nothing.
+
+    Everything random (the pooler's and projection's initialisation, the classification
+    head, the batch order) follows ``--seed``, so the same command on CPU saves
+    bit-identical weights. A parameter-free pooler (mean, max, cls) trained with an
+    embedding loss gets a trainable ``D → D`` projection after it (as ``st-glot glue``
+    does), since it has nothing to train otherwise.
+    """
+    import torch
+
+    from st_glot.models.backbones import load_backbone
+    from st_glot.models.factory import make_model, make_pooler
+    from st_glot.training.fit import fit
+
     task = TASKS[args.task]
-    train, dev = load_task(args.task, args.data_dir, limit=args.limit)
     loss = args.loss or task.loss
-    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
-    pooler = make_pooler(args.pooling, backbone, **(glot_kwargs(args) if args.pooling == "glot" else {}))
-    model = make_model(backbone, pooler, normalize=loss != "classification")
-    result = fit(
-        model,
-        train,
-        loss=loss,
-        eval_dataset=dev,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        cache_dir=args.cache_dir,
-        cache_dtype=args.cache_dtype,
-        seed=args.seed,
-        group_by_length=args.group_by_length,
-        output_dir=args.output,
-        checkpoint_dir=args.checkpoint_dir,
-        show_progress_bar=not args.quiet,
-    )
-    summary = {
-        "task": args.task,
-        "pooling": args.pooling,
-        "loss": loss,
-        "backbone": args.backbone or "all-MiniLM-L6-v2 (embedded)",
-        "train_rows": len(train),
-        "eval_rows": len(dev),
-        "metrics": result.metrics,
-        "precompute_seconds": round(result.precompute_seconds, 2),
-        "train_seconds": round(result.train_seconds, 2),
-        "texts_computed": result.texts_computed,
-        "cache_dir": result.cache_dir,
-        "arguments": {k: v for k, v in vars(args).items() if k != "func"},
-    }
-    with open(os.path.join(args.output, SUMMARY_FILE), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
+    with ExitStack() as stack:
+        with user_errors("train"):
+            output = stack.enter_context(atomic_output_dir(args.output))
+            train, dev = load_task(args.task, args.data_dir, limit=args.limit, seed=args.seed)
+            torch.manual_seed(args.seed)
+            backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+            pooler = make_pooler(args.pooling, backbone, **(glot_kwargs(args) if args.pooling == "glot" else {}))
+        embedding_loss = loss != "classification"
+        project = embedding_loss and not any(p.requires_grad for p in pooler.parameters())
+        model = make_model(backbone, pooler, normalize=embedding_loss, project=project)
+        result = fit(
+            model,
+            train,
+            loss=loss,
+            eval_dataset=dev,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            cache_dir=args.cache_dir,
+            cache_dtype=args.cache_dtype,
+            seed=args.seed,
+            group_by_length=args.group_by_length,
+            output_dir=str(output),
+            checkpoint_dir=args.checkpoint_dir,
+            show_progress_bar=not args.quiet,
+        )
+        summary = {
+            "task": args.task,
+            "pooling": args.pooling,
+            "projection": project,
+            "loss": loss,
+            "backbone": args.backbone or "all-MiniLM-L6-v2 (embedded)",
+            "train_rows": len(train),
+            "eval_rows": len(dev),
+            "metrics": result.metrics,
+            "precompute_seconds": round(result.precompute_seconds, 2),
+            "train_seconds": round(result.train_seconds, 2),
+            "texts_computed": result.texts_computed,
+            "cache_dir": result.cache_dir,
+            "arguments": {k: v for k, v in vars(args).items() if k != "func"},
+        }
+        with open(output / SUMMARY_FILE, "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2)
     print(
         json.dumps(
             {

