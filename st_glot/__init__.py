@@ -5,30 +5,36 @@ into a sentence vector by building a token similarity graph, refining the
 tokens with a small GNN, and reading them out with learned attention weights.
 """
 
-from st_glot.explain.explanation import Explanation, explain
-from st_glot.explain.write import write_explanations
-from st_glot.models.backbones import default_backbone_path
-from st_glot.nn.adapool import AdaPool
-from st_glot.nn.pooling import GLOTPooling
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AdaPool",
-    "Explanation",
-    "GLOTPooling",
-    "default_backbone_path",
-    "explain",
-    "fit",
-    "write_explanations",
-    "__version__",
-]
+#: Where each public name lives. Imported on first use, so that ``import st_glot`` (and the
+#: command line's ``--help``) loads no torch; loading a saved model imports only what it needs.
+_EXPORTS: dict[str, str] = {
+    "AdaPool": "st_glot.nn.adapool",
+    "Explanation": "st_glot.explain.explanation",
+    "GLOTPooling": "st_glot.nn.pooling",
+    "default_backbone_path": "st_glot.models.backbones",
+    "explain": "st_glot.explain.explanation",
+    "fit": "st_glot.training.fit",
+    "write_explanations": "st_glot.explain.write",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+# ``st_glot.explain`` names the function, not the subpackage of the same name: import the (light)
+# subpackage now, so that importing it later cannot rebind the name, and let __getattr__ answer.
+importlib.import_module("st_glot.explain")
+del explain  # noqa: F821 (bound by the import above)
 
 
 def __getattr__(name: str):
-    # ``fit`` pulls in the trainer stack; load it on first use so that loading a saved model stays light.
-    if name == "fit":
-        from st_glot.training.fit import fit
-
-        return fit
+    if name in _EXPORTS:
+        value = globals()[name] = getattr(importlib.import_module(_EXPORTS[name]), name)
+        return value
     raise AttributeError(f"module 'st_glot' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

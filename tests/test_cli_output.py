@@ -4,6 +4,8 @@ a light parser, and ``fit(show_progress_bar=False)`` printing nothing."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -104,3 +106,14 @@ def test_fit_without_progress_bar_prints_nothing(tiny_bert_dir, tmp_path, capfd)
     )
     assert (tmp_path / "out" / "head").is_dir()  # it did train, evaluate, checkpoint and save
     assert capfd.readouterr() == ("", "")
+
+
+def test_building_the_parser_imports_no_heavy_library():
+    heavy = ["torch", "sentence_transformers", "transformers", "datasets", "mteb"]
+    code = (
+        "import sys, st_glot.cli.main as m; m.build_parser(); "
+        f"print([name for name in {heavy!r} if name in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from st_glot.nn.gnn import GNN_TYPES, JK_MODES
-from st_glot.nn.graph import EDGE_WEIGHTS, GRAPH_NORMS
-from st_glot.nn.pooling import INPUT_NORMS, PRESETS
-from st_glot.training.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
+from st_glot.utils.choices import (
+    CACHE_DTYPE_NAMES,
+    DEFAULT_CACHE_DIR,
+    EDGE_WEIGHTS,
+    GNN_TYPES,
+    GRAPH_NORMS,
+    INPUT_NORMS,
+    JK_MODES,
+    PRESETS,
+)
 
 #: GLOTPooling options with a command-line flag of the same name (``--hidden-dim`` → ``hidden_dim``).
 GLOT_OPTIONS: tuple[str, ...] = (
@@ -87,7 +93,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) ->
     group.add_argument(
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"
     )
-    group.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
+    group.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
 
 
 def comma_list(cast=str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):

@@ -14,10 +14,8 @@ from st_glot.cli.args import (
     comma_list,
     glot_kwargs,
 )
-from st_glot.evaluation.glue import PAPER_ROWS, format_table, run_glue
-from st_glot.evaluation.tasks import GLUE_TASKS, TASKS
-from st_glot.models.backbones import backbone_label, load_backbone
-from st_glot.models.factory import POOLINGS
+from st_glot.evaluation.tasks import GLUE_TASKS, PAPER_ROWS, TASKS
+from st_glot.utils.choices import POOLINGS
 
 
 def register(subparsers) -> None:
@@ -54,6 +52,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from st_glot.evaluation.glue import format_table, run_glue
+    from st_glot.models.backbones import backbone_label, load_backbone
+
     backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
     start = time.perf_counter()
     records = run_glue(

@@ -10,13 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from st_glot.evaluation.mteb_tasks import (
-    classification_task_from_folder,
-    name_model,
-    results_table,
-    sts_task_from_file,
-)
-
 
 def register(subparsers) -> None:
     """Add the ``mteb`` sub-command."""
@@ -55,6 +48,8 @@ def build_tasks(args: argparse.Namespace) -> list:
     """The MTEB tasks named by ``--tasks``, ``--local-sts`` and ``--local-classification``."""
     import mteb
 
+    from st_glot.evaluation.mteb_tasks import classification_task_from_folder, sts_task_from_file
+
     names = [name.strip() for name in args.tasks.split(",") if name.strip()]
     tasks = list(mteb.get_tasks(tasks=names)) if names else []
     tasks += [sts_task_from_file(path, limit=args.limit) for path in args.local_sts]
@@ -73,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, run MTEB, print the table and where the JSON results are."""
     import mteb
     from sentence_transformers import SentenceTransformer
+
+    from st_glot.evaluation.mteb_tasks import name_model, results_table
 
     tasks = build_tasks(args)
     model = name_model(SentenceTransformer(args.model, trust_remote_code=True))

@@ -14,17 +14,7 @@ from st_glot.cli.args import (
     glot_kwargs,
 )
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
-from st_glot.evaluation.stress.run import (
-    PAPER_TAU,
-    StressTestConfig,
-    format_table,
-    run_stress_test,
-    write_results,
-)
-from st_glot.explain.write import write_explanations
-from st_glot.models.backbones import backbone_label, load_backbone
-from st_glot.models.factory import POOLINGS
-from st_glot.training.cache import CACHE_DTYPES, DEFAULT_CACHE_DIR
+from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, POOLINGS
 
 
 def register(subparsers) -> None:
@@ -61,7 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
     add_group_by_length_argument(parser)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
-    parser.add_argument("--cache-dtype", choices=tuple(CACHE_DTYPES), default="float16")
+    parser.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
     parser.add_argument(
         "--explain",
         type=int,
@@ -76,6 +66,8 @@ def register(subparsers) -> None:
 
 def stress_glot_kwargs(args: argparse.Namespace) -> dict:
     """:func:`glot_kwargs`, with the paper's stress-test threshold (0.6) under ``--preset paper``."""
+    from st_glot.evaluation.stress.run import PAPER_TAU
+
     glot = glot_kwargs(args)
     if args.preset == "paper":
         glot.setdefault("tau", PAPER_TAU)
@@ -83,6 +75,10 @@ def stress_glot_kwargs(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from st_glot.evaluation.stress.run import StressTestConfig, format_table, run_stress_test, write_results
+    from st_glot.explain.write import write_explanations
+    from st_glot.models.backbones import backbone_label, load_backbone
+
     backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
     config = StressTestConfig(
         ratios=args.ratios,

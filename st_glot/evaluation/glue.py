@@ -17,25 +17,10 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot.evaluation.compare import compare_poolers
-from st_glot.evaluation.tasks import TASKS, load_task
+from st_glot.evaluation.tasks import PAPER_ROWS, TASKS, load_task
 from st_glot.models.factory import make_model
 
 METRIC_KEYS = {"spearman": "eval_spearman_cosine", "accuracy": "eval_accuracy", "f1": "eval_f1", "mcc": "eval_mcc"}
-
-#: GLUE dev scores ×100 from Mantri et al. (ICLR 2026), frozen backbones, selected rows.
-PAPER_ROWS: dict[str, dict[str, dict[str, float]]] = {
-    "BERT-base": {
-        "mean": {"cola": 19.55, "sst2": 82.91, "stsb": 74.96, "mrpc": 80.28},
-        "adapool": {"cola": 29.20, "sst2": 87.72, "stsb": 80.01, "mrpc": 77.99},
-        "glot": {"cola": 47.49, "sst2": 90.25, "stsb": 83.86, "mrpc": 82.58},
-    },
-    "SmolLM2-360M": {
-        "cls": {"cola": 7.63, "sst2": 77.75, "stsb": 52.77, "mrpc": 81.03},
-        "mean": {"cola": 12.30, "sst2": 79.81, "stsb": 56.39, "mrpc": 80.60},
-        "adapool": {"cola": 7.21, "sst2": 83.71, "stsb": 61.20, "mrpc": 81.69},
-        "glot": {"cola": 39.23, "sst2": 90.25, "stsb": 76.28, "mrpc": 82.24},
-    },
-}
 
 
 def untrained_mean_spearman(

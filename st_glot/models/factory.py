@@ -14,8 +14,7 @@ from st_glot.models.backbones import is_decoder
 from st_glot.nn.adapool import AdaPool
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.utils.checks import check_choice
-
-POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
+from st_glot.utils.choices import POOLINGS
 
 
 def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", **glot_kwargs: Any) -> nn.Module:

@@ -20,11 +20,11 @@ from torch import Tensor, nn
 
 from st_glot.nn.conv import TokenGATConv, TokenGCNConv, TokenGINConv, TokenGINEConv
 from st_glot.nn.graph import SparseTokenGraph, TokenGraph
+from st_glot.utils.choices import GNN_TYPES as GNN_TYPES
+from st_glot.utils.choices import JK_MODES as JK_MODES
 
 GNNType = Literal["gat", "gcn", "gin", "gine"]
 JKMode = Literal["cat", "max", "mean"]
-GNN_TYPES: tuple[str, ...] = ("gat", "gcn", "gin", "gine")
-JK_MODES: tuple[str, ...] = ("cat", "max", "mean")
 
 
 def output_width(in_channels: int, hidden_dim: int, num_layers: int, jk: str) -> int:

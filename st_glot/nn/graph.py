@@ -26,11 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from st_glot.utils.checks import check_choice
+from st_glot.utils.choices import EDGE_WEIGHTS, GRAPH_NORMS
 
 EdgeWeight = Literal["binary", "cosine"]
-EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
 GraphNorm = Literal["none", "center", "standardize"]
-GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
 
 #: Upper bound on the fp32 similarities (``B × rows × L``) one block of
 #: :func:`build_sparse_token_graph` holds: 2**24 elements, 64 MiB.

@@ -32,6 +32,7 @@ from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
 from st_glot.nn.serialization import SavableModule
 from st_glot.utils.checks import check_choice, check_int
+from st_glot.utils.choices import INPUT_NORMS, PRESETS
 
 Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
@@ -40,16 +41,6 @@ BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
 DENSE_BUDGET_BYTES = 2 << 30
 
 InputNorm = Literal["none", "center", "standardize", "running"]
-INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
-
-#: Named configurations of the graph and of the states the GNN sees. ``"recommended"`` is the
-#: constructor's default: the setting that scored best on the stress test on an encoder
-#: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (benchmarks/README.md). ``"paper"`` is the
-#: research code's: cosine of the raw states, raw states into the GNN.
-PRESETS: dict[str, dict[str, Any]] = {
-    "recommended": {"graph_norm": "center", "input_norm": "running", "tau": 0.3},
-    "paper": {"graph_norm": "none", "input_norm": "none", "tau": 0.3},
-}
 
 logger = logging.getLogger(__name__)
 

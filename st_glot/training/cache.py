@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from st_glot.hub.identity import backbone_fingerprint
 from st_glot.utils.checks import check_choice
+from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR
 from st_glot.utils.distributed import rank_and_world_size
 from st_glot.utils.io import atomic_write_bytes
 
@@ -51,15 +52,21 @@ logger = logging.getLogger(__name__)
 
 #: Version of the on-disk layout; part of every cache key.
 CACHE_FORMAT = 1
-CACHE_DTYPES: dict[str, tuple[torch.dtype, np.dtype]] = {
-    "float16": (torch.float16, np.dtype("<f2")),
-    "bfloat16": (torch.bfloat16, np.dtype("<u2")),  # numpy has no bf16: stored as its raw 16 bits
-    "float32": (torch.float32, np.dtype("<f4")),
-}
+#: Each storage dtype (:data:`~st_glot.utils.choices.CACHE_DTYPE_NAMES`) as torch computes and numpy stores it.
+CACHE_DTYPES: dict[str, tuple[torch.dtype, np.dtype]] = dict(
+    zip(
+        CACHE_DTYPE_NAMES,
+        [
+            (torch.float16, np.dtype("<f2")),
+            (torch.bfloat16, np.dtype("<u2")),  # numpy has no bf16: stored as its raw 16 bits
+            (torch.float32, np.dtype("<f4")),
+        ],
+        strict=True,
+    )
+)
 #: What to do when a shard cannot be written.
 _WRITE_HINT = "Free disk space or pass a writable cache_dir; finished shards are kept and the next run resumes."
 
-DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "st_glot")
 #: A fill writes what it computed at least this often (seconds), whatever ``shard_size``, so that an
 #: interrupted fill keeps most of its work.
 FLUSH_SECONDS = 30.0

@@ -54,7 +54,7 @@ from st_glot.hub.model_card import record_training
 from st_glot.nn.adapool import AdaPool
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.nn.serialization import WEIGHTS_NAME
-from st_glot.training.cache import DEFAULT_CACHE_DIR, TokenStateCache
+from st_glot.training.cache import TokenStateCache
 from st_glot.training.cached_input import CachedTokenStates
 from st_glot.training.frozen import backbone_states, frozen
 from st_glot.training.heads import (
@@ -65,12 +65,12 @@ from st_glot.training.heads import (
 )
 from st_glot.training.sampler import LengthBucketBatchSampler
 from st_glot.utils.checks import check_choice, check_int
+from st_glot.utils.choices import DEFAULT_CACHE_DIR, LOSSES
 from st_glot.utils.distributed import rank_and_world_size
 from st_glot.utils.progress import library_bars_off
 
 logger = logging.getLogger(__name__)
 
-LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 LABEL_COLUMNS: tuple[str, ...] = ("label", "labels", "score", "scores")
 #: The paper's InfoNCE temperature for embedding training.
 INFONCE_TEMPERATURE = 0.07
