@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
+from sentence_transformers import SentenceTransformer
 
 import st_glot.cli.train
 from st_glot.cli.main import INTERRUPTED_EXIT, main
@@ -32,18 +35,24 @@ def _texts_in_shards(cache_root: Path) -> int:
     return sum(len(json.loads(p.read_text())["hashes"]) for p in cache_root.glob("*/shard-*.json"))
 
 
+def _sst2_argv(tmp_path: Path, bert_dir: str, texts: list[str], *extra: str) -> list[str]:
+    """``st-glot train`` on an SST-2 folder holding ``texts`` (labels alternate) for training and evaluation."""
+    folder = tmp_path / "data" / "sst2"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = "label\tsentence\n" + "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(texts))
+    (folder / "train.tsv").write_text(rows)
+    (folder / "dev.tsv").write_text(rows)
+    argv = ["train", "--task", "sst2", "--data-dir", str(folder.parent), "--backbone", bert_dir]
+    return argv + ["--hidden-dim", "8", "--cache-dir", str(tmp_path / "cache"), *extra]
+
+
 @pytest.mark.slow
 def test_interrupted_cache_fill_keeps_its_states_and_the_rerun_resumes(tiny_bert_dir, tmp_path):
-    (tmp_path / "data" / "sst2").mkdir(parents=True)
     words = "the cat sat on mat dog red blue green quick brown fox jumps over lazy".split()
     texts = [" ".join(words[i % 7 : i % 7 + 2 + i % 5]) + f" {words[i % 11]} {words[i % 13]}" for i in range(80)]
     texts = list(dict.fromkeys(texts))
-    rows = "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(texts))
-    (tmp_path / "data" / "sst2" / "train.tsv").write_text("label\tsentence\n" + rows)
-    (tmp_path / "data" / "sst2" / "dev.tsv").write_text("label\tsentence\n" + rows)
     cache = tmp_path / "cache"
-    argv = ["train", "--task", "sst2", "--data-dir", str(tmp_path / "data"), "--backbone", tiny_bert_dir]
-    argv += ["--hidden-dim", "8", "--epochs", "1", "--batch-size", "4", "--cache-dir", str(cache)]
+    argv = _sst2_argv(tmp_path, tiny_bert_dir, texts, "--epochs", "1", "--batch-size", "4")
     argv += ["--output", str(tmp_path / "out"), "--quiet"]
 
     process = subprocess.Popen(
@@ -65,3 +74,26 @@ def test_interrupted_cache_fill_keeps_its_states_and_the_rerun_resumes(tiny_bert
     summary = json.loads((tmp_path / "out" / "st_glot_training.json").read_text())
     assert summary["texts_computed"] == len(texts) - kept  # only the states the interrupted run had not kept
     assert _texts_in_shards(cache) == len(texts)
+
+
+def test_train_resumes_from_its_checkpoint_dir(tiny_bert_dir, tmp_path, capfd):
+    """A run stopped after epoch 1 and run again with 2 epochs resumes at epoch 2 and saves the
+    weights of an uninterrupted 2-epoch run."""
+    texts = [f"{'dog cat' if i % 2 else 'red blue'} sat{' the' * (i % 5)}" for i in range(24)]
+
+    def train(epochs: int, output: str, *extra: str) -> SentenceTransformer:
+        argv = _sst2_argv(tmp_path, tiny_bert_dir, texts, "--epochs", str(epochs), "--batch-size", "8")
+        assert main([*argv, "--output", str(tmp_path / output), *extra]) == 0
+        return SentenceTransformer(str(tmp_path / output), trust_remote_code=True, device="cpu")
+
+    checkpoints = ["--checkpoint-dir", str(tmp_path / "checkpoints")]
+    train(1, "stopped", *checkpoints)
+    capfd.readouterr()
+    resumed = train(2, "resumed", *checkpoints, "--verbose")
+    losses = [line for line in capfd.readouterr().err.splitlines() if ": loss " in line]
+    assert [line.split(":")[1] for line in losses] == [" Training glot, step 6/6"]  # epoch 2 only
+    straight = train(2, "straight")
+    for ours, reference in zip(resumed[1].state_dict().values(), straight[1].state_dict().values(), strict=True):
+        assert torch.equal(ours, reference)
+    heads = [load_file(tmp_path / run / "head" / "model.safetensors") for run in ("resumed", "straight")]
+    assert heads[0].keys() == heads[1].keys() and all(torch.equal(heads[0][k], heads[1][k]) for k in heads[0])
