@@ -12,5 +12,6 @@ DATA=${ST_GLOT_DATA:-../shared/data}
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/glue_minilm.log) 2>&1
 set -x
-$ST glue --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 --paper-backbone BERT-base --preset paper \
+$ST glue --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 --epochs 3 --batch-size 32 --lr 2e-4 --seed 42 \
+  --paper-backbone BERT-base --preset paper \
   --group-by-length "$@" --output benchmarks/results/glue/minilm-limit2000

@@ -14,7 +14,8 @@ out=benchmarks/results/glue
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/glue_smollm2.log) 2>&1
 set -x
-common=(--backbone smollm2 --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 "$@")
+common=(--backbone smollm2 --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 --epochs 3 --batch-size 32 --lr 2e-4 --seed 42
+        "$@")
 $ST glue "${common[@]}" --paper-backbone SmolLM2-360M --graph-norm center --input-norm standardize --tau 0.3 \
   --group-by-length --output "$out/smollm2-limit2000"
-$ST glue "${common[@]}" --pooling glot --output "$out/smollm2-limit2000-glot-running"
+$ST glue "${common[@]}" --pooling glot --preset recommended --output "$out/smollm2-limit2000-glot-running"

@@ -11,8 +11,10 @@ out=benchmarks/results/stress
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/stress_minilm.log) 2>&1
 set -x
-common=(--generator balanced --train-size 2000 --eval-size 500 --group-by-length --quiet --explain 0 "$@")
-$ST stress-test "${common[@]}" --lr 1e-3 --seeds 0,1,2 --preset paper --output "$out/minilm-balanced-lr1e-3"
-$ST stress-test "${common[@]}" --lr 1e-3 --seeds 0,1,2 --methods glot --output "$out/minilm-balanced-lr1e-3-center-running-glot"
+common=(--generator balanced --train-size 2000 --eval-size 500 --epochs 3 --batch-size 32 --group-by-length --quiet --explain 0 "$@")
+$ST stress-test "${common[@]}" --lr 1e-3 --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 --preset paper \
+  --output "$out/minilm-balanced-lr1e-3"
+$ST stress-test "${common[@]}" --lr 1e-3 --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 --methods glot --preset recommended \
+  --output "$out/minilm-balanced-lr1e-3-center-running-glot"
 $ST stress-test "${common[@]}" --lr 1e-4 --ratios 0.9 --seeds 0 --preset paper --output "$out/minilm-balanced-lr1e-4"
 $ST stress-test "${common[@]}" --lr 1e-4 --ratios 0.9 --seeds 1,2 --preset paper --output "$out/minilm-balanced-lr1e-4-seeds12"

@@ -10,5 +10,6 @@ out=benchmarks/results/stress
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/stress_minilm_reference.log) 2>&1
 set -x
-$ST stress-test --generator reference --train-size 2000 --eval-size 500 --seeds 0,1,2 --preset paper --quiet --explain 0 \
+$ST stress-test --generator reference --train-size 2000 --eval-size 500 --epochs 3 --batch-size 32 --lr 1e-3 --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 \
+  --preset paper --quiet --explain 0 \
   "$@" --output "$out/minilm-reference-lr1e-3-random-batches"

@@ -12,9 +12,10 @@ out=benchmarks/results/stress
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/stress_smollm2.log) 2>&1
 set -x
-smol=(--backbone smollm2 --generator balanced --train-size 1000 --eval-size 300 --quiet --explain 0 "$@")
+smol=(--backbone smollm2 --generator balanced --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
 baselines=(--methods adapool,mean,max,cls --group-by-length)
-$ST stress-test "${smol[@]}" --methods glot --seeds 0,1,2 --output "$out/smollm2-balanced-center-running-glot"
+$ST stress-test "${smol[@]}" --methods glot --preset recommended --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 \
+  --output "$out/smollm2-balanced-center-running-glot"
 $ST stress-test "${smol[@]}" "${baselines[@]}" --ratios 0.9 --seeds 0 --output "$out/smollm2-balanced-baselines"
 $ST stress-test "${smol[@]}" "${baselines[@]}" --ratios 0.9 --seeds 1,2 --output "$out/smollm2-balanced-baselines-seeds12"
 # The committed 20/50/80 % baselines are in smollm2-balanced-center-batchnorm-and-baselines-seed{0,1,2}, runs
