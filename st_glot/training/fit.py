@@ -37,7 +37,6 @@ from sentence_transformers.sentence_transformer.losses import (
     CoSENTLoss,
     CosineSimilarityLoss,
     MultipleNegativesRankingLoss,
-    MultipleNegativesSymmetricRankingLoss,
 )
 from sentence_transformers.sentence_transformer.model_card import SentenceTransformerModelCardData
 from sentence_transformers.sentence_transformer.modules import Pooling
@@ -301,8 +300,11 @@ def _make_loss(loss: str, model: SentenceTransformer, dataset: Dataset, columns:
     if loss == "mnrl":
         if len(columns) not in (2, 3):
             raise ValueError(f"loss='mnrl' needs (query, positive[, negative]) columns; got {dataset.column_names}.")
-        ranking = MultipleNegativesSymmetricRankingLoss if len(columns) == 2 else MultipleNegativesRankingLoss
-        return ranking(model, scale=1.0 / INFONCE_TEMPERATURE), None
+        # Pairs: symmetric, query → document and document → query, each direction its own softmax.
+        symmetric = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
+        return MultipleNegativesRankingLoss(
+            model, scale=1.0 / INFONCE_TEMPERATURE, **(symmetric if len(columns) == 2 else {})
+        ), None
     if labels is None or len(columns) not in (1, 2):
         raise ValueError(
             f"loss='classification' needs one or two text columns and a label column; got {dataset.column_names}."
