@@ -4,14 +4,15 @@ Example::
 
     st-glot explain --model out/ "the folder includes files" "the folder does not include files" --output explain/
 
-writes ``explain/explanations.json`` plus a PNG and an HTML page per text, and
-prints each text's heaviest tokens.
+prints each text's heaviest tokens and writes ``explain/explanations.json`` plus a
+PNG and an HTML page per text; without ``--output`` it only prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from contextlib import ExitStack
 
 
 def _at_least(minimum: int):
@@ -40,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to explain")
     parser.add_argument("--model", required=True, help="folder (or hub id) of a saved sentence-transformers model")
-    parser.add_argument("--output", required=True, help="folder to write explanations.json, PNGs and HTML pages into")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="folder to write explanations.json, PNGs and HTML pages into (replacing it, once all are written); "
+        "default: print the heaviest tokens only",
+    )
     parser.add_argument("--file", help="read more texts from this file, one per line (blank lines skipped)")
     parser.add_argument(
         "--top", type=_at_least(1), default=5, help="tokens printed per text, heaviest first (default 5)"
@@ -57,29 +63,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, write the explanations, print the ranked tokens."""
+    """Load the model, print the ranked tokens, and write the explanations when ``--output`` is given."""
     from sentence_transformers import SentenceTransformer
 
+    from st_glot.cli.errors import user_errors
+    from st_glot.explain.explanation import explain
     from st_glot.explain.render import display_tokens
     from st_glot.explain.write import write_explanations
+    from st_glot.utils.io import atomic_output_dir
 
-    texts = list(args.texts)
-    if args.file:
-        with open(args.file, encoding="utf-8") as handle:
-            texts += [line.rstrip("\n") for line in handle if line.strip()]
-    if not texts:
-        raise SystemExit("st-glot explain: give at least one TEXT, or --file with one text per line.")
-
-    model = SentenceTransformer(args.model, trust_remote_code=True, device=args.device)
-    formats = ("png", "html") if args.format == "both" else (args.format,)
-    explanations = write_explanations(
-        model, texts, args.output, batch_size=args.batch_size, max_edges=args.max_edges, formats=formats
-    )
+    with ExitStack() as stack:
+        with user_errors("explain"):
+            texts = list(args.texts)
+            if args.file:
+                with open(args.file, encoding="utf-8") as handle:
+                    texts += [line.rstrip("\n") for line in handle if line.strip()]
+            if not texts:
+                raise ValueError("give at least one TEXT, or --file with one text per line.")
+            output = stack.enter_context(atomic_output_dir(args.output)) if args.output else None
+            model = SentenceTransformer(args.model, trust_remote_code=True, device=args.device)
+        if output is None:
+            explanations = explain(model, texts, batch_size=args.batch_size)
+        else:
+            formats = ("png", "html") if args.format == "both" else (args.format,)
+            explanations = write_explanations(
+                model, texts, output, batch_size=args.batch_size, max_edges=args.max_edges, formats=formats
+            )
     for number, explanation in enumerate(explanations):
         shown = display_tokens(explanation.tokens)
         print(f"[{number}] {explanation.text}")
         for rank, (index, raw, weight) in enumerate(explanation.ranked(args.top), start=1):
             label = shown[index].text if raw == shown[index].text else f"{shown[index].text} ({raw})"
             print(f"  {rank:>2}. {weight:.4f}  {label}")
-    print(f"Wrote {len(explanations)} explanation(s) to {os.path.abspath(args.output)}")
+    if args.output:
+        print(f"Wrote {len(explanations)} explanation(s) to {os.path.abspath(args.output)}")
     return 0

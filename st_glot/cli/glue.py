@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import time
+from contextlib import ExitStack
 
 from st_glot.cli.args import (
     add_backbone_arguments,
@@ -37,7 +38,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--data-dir", default=None, help="offline data folder (cola/, sst2/, stsb/, mrpc/); default: the Hub"
     )
-    parser.add_argument("--limit", type=int, default=None, help="first N rows of each split only")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="a sample of N rows of each split (seeded, stratified by class)"
+    )
     parser.add_argument(
         "--paper-backbone",
         choices=tuple(PAPER_ROWS),
@@ -52,36 +55,47 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the output folder and data, then train and score; results.json and results.md appear together."""
+    from st_glot.cli.errors import user_errors
     from st_glot.evaluation.glue import format_table, run_glue
+    from st_glot.evaluation.tasks import load_task
     from st_glot.models.backbones import backbone_label, load_backbone
+    from st_glot.utils.io import atomic_output_dir
 
-    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
-    start = time.perf_counter()
-    records = run_glue(
-        backbone,
-        args.task,
-        args.pooling,
-        data_dir=args.data_dir,
-        limit=args.limit,
-        seed=args.seed,
-        glot_kwargs=glot_kwargs(args),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        cache_dir=args.cache_dir,
-        cache_dtype=args.cache_dtype,
-        group_by_length=args.group_by_length,
-    )
-    table = format_table(records, args.paper_backbone)
-    os.makedirs(args.output, exist_ok=True)
-    settings = {k: v for k, v in vars(args).items() if k != "func"}
-    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(
-            {"settings": settings, "seconds": round(time.perf_counter() - start, 1), "records": records}, f, indent=2
+    with ExitStack() as stack:
+        with user_errors("glue"):
+            output = stack.enter_context(atomic_output_dir(args.output))
+            data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seed) for task in args.task}
+            backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+        start = time.perf_counter()
+        records = run_glue(
+            backbone,
+            args.task,
+            args.pooling,
+            data_dir=args.data_dir,
+            limit=args.limit,
+            seed=args.seed,
+            glot_kwargs=glot_kwargs(args),
+            data=data,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            cache_dir=args.cache_dir,
+            cache_dtype=args.cache_dtype,
+            group_by_length=args.group_by_length,
         )
-    with open(os.path.join(args.output, "results.md"), "w", encoding="utf-8") as f:
-        f.write(f"# GLUE-style comparison: {backbone_label(args.backbone, args.gguf_file)} (scores x100)\n\n{table}\n")
+        table = format_table(records, args.paper_backbone)
+        settings = {k: v for k, v in vars(args).items() if k != "func"}
+        with open(output / "results.json", "w", encoding="utf-8") as f:
+            json.dump(
+                {"settings": settings, "seconds": round(time.perf_counter() - start, 1), "records": records},
+                f,
+                indent=2,
+            )
+        with open(output / "results.md", "w", encoding="utf-8") as f:
+            label = backbone_label(args.backbone, args.gguf_file)
+            f.write(f"# GLUE-style comparison: {label} (scores x100)\n\n{table}\n")
     print()
     print(table)
-    print(f"\nwrote {args.output}/results.json and results.md")
+    print(f"\nwrote {os.path.join(args.output, 'results.json')} and results.md")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import ExitStack
 
 
 def register(subparsers) -> None:
@@ -34,11 +35,18 @@ def register(subparsers) -> None:
         metavar="DIR",
         help="a folder with train and test/dev CSV/TSV files (text and label columns); repeatable",
     )
-    parser.add_argument("--limit", type=int, default=None, help="local tasks: keep the first N rows of each split")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="local tasks: a sample of N rows of each split (seed 0, stratified by class)",
+    )
     parser.add_argument("--n-experiments", type=int, default=10, help="local classification: repetitions (default 10)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--output", default="mteb-results", help="folder for MTEB's JSON results (default: mteb-results)"
+        "--output",
+        default="mteb-results",
+        help="folder for MTEB's JSON results, kept across runs and updated once all tasks ran (default: mteb-results)",
     )
     parser.add_argument("--overwrite", action="store_true", help="re-run tasks whose results are already in --output")
     parser.set_defaults(func=run)
@@ -58,9 +66,7 @@ def build_tasks(args: argparse.Namespace) -> list:
         for folder in args.local_classification
     ]
     if not tasks:
-        raise SystemExit(
-            "st-glot mteb: no tasks. Give --tasks NAME[,NAME], --local-sts FILE or --local-classification DIR."
-        )
+        raise ValueError("no tasks. Give --tasks NAME[,NAME], --local-sts FILE or --local-classification DIR.")
     return tasks
 
 
@@ -69,18 +75,23 @@ def run(args: argparse.Namespace) -> int:
     import mteb
     from sentence_transformers import SentenceTransformer
 
+    from st_glot.cli.errors import user_errors
     from st_glot.evaluation.mteb_tasks import name_model, results_table
+    from st_glot.utils.io import atomic_output_dir
 
-    tasks = build_tasks(args)
-    model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
-    result = mteb.evaluate(
-        model,
-        tasks,
-        cache=mteb.ResultCache(args.output),
-        encode_kwargs={"batch_size": args.batch_size},
-        overwrite_strategy="always" if args.overwrite else "only-missing",
-        show_progress_bar=False,
-    )
+    with ExitStack() as stack:
+        with user_errors("mteb"):
+            output = stack.enter_context(atomic_output_dir(args.output, keep_existing=True))
+            tasks = build_tasks(args)
+            model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
+        result = mteb.evaluate(
+            model,
+            tasks,
+            cache=mteb.ResultCache(str(output)),
+            encode_kwargs={"batch_size": args.batch_size},
+            overwrite_strategy="always" if args.overwrite else "only-missing",
+            show_progress_bar=False,
+        )
     print(f"model: {result.model_name} (revision {result.model_revision})")
     print(results_table(result))
     print(f"JSON results in {os.path.join(args.output, 'results')}")

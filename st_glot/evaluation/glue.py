@@ -8,10 +8,11 @@ Spearman, MRPC/QQP F1, accuracy elsewhere, ×100.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from datasets import Dataset
 from scipy.stats import spearmanr
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
@@ -42,9 +43,14 @@ def run_glue(
     limit: int | None = None,
     seed: int = 0,
     glot_kwargs: dict[str, Any] | None = None,
+    data: Mapping[str, tuple[Dataset, Dataset]] | None = None,
     **fit_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Train and score every method on every task.
+
+    Args:
+        data: ``(train, eval)`` per task, already loaded (e.g. to check the files before the
+            backbone runs); a task missing from it is loaded with :func:`load_task`.
 
     Returns:
         One record per (task, method): ``task``, ``method``, ``metric``, ``score`` (×100),
@@ -54,7 +60,10 @@ def run_glue(
     records = []
     for task_name in tasks:
         task = TASKS[task_name]
-        train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seed)
+        if data is not None and task_name in data:
+            train, evaluation = data[task_name]
+        else:
+            train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seed)
         for method, result, _ in compare_poolers(
             backbone, train, evaluation, methods, loss=task.loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
         ):
