@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from graph_helpers import to_sparse
 
 from st_glot import GLOTPooling
-from st_glot.nn.graph import build_sparse_token_graph, build_token_graph, to_sparse
+from st_glot.nn.graph import build_sparse_token_graph, build_token_graph
 from st_glot.nn.pooling import dense_bytes
 
 
@@ -88,7 +89,7 @@ def test_dense_bytes_grows_with_training_and_layers():
 def test_auto_round_trips_through_save(tmp_path):
     pool = GLOTPooling(16, hidden_dim=8).eval()
     pool.save(str(tmp_path))
-    again = GLOTPooling.load(str(tmp_path))
+    again = GLOTPooling.load(str(tmp_path)).eval()
     assert again.backend == "auto"
     x, valid = _inputs(d=16)
     features = {"token_embeddings": x, "attention_mask": valid.long()}

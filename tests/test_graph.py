@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
+from graph_helpers import to_sparse
 from torch_geometric.utils import dense_to_sparse
 
-from st_glot.nn.graph import build_token_graph, cosine_similarity_matrix, to_sparse
+from st_glot.nn.graph import build_token_graph, cosine_similarity_matrix
 
 
 def _inputs():

@@ -6,10 +6,12 @@ import itertools
 
 import pytest
 import torch
+from graph_helpers import dense_states, to_sparse
 from torch_geometric.nn import GATConv
 
 from st_glot import AdaPool, GLOTPooling
-from st_glot.nn.graph import build_token_graph, to_sparse
+from st_glot.nn.graph import build_token_graph
+from st_glot.nn.inputs import PackedTokens
 
 CONFIGS = [
     (gnn, jk, edge_weight)
@@ -76,7 +78,7 @@ def test_single_gat_layer_matches_reference_gatconv():
     sparse = to_sparse(graph)
     u = torch.relu(reference(x[mask.bool()], sparse.edge_index, sparse.edge_value))
     expected = torch.cat([x[mask.bool()], u], dim=-1)
-    got = pool.token_gnn.forward_dense(x, graph)[mask.bool()]
+    got = dense_states(pool.token_gnn, x, graph)[mask.bool()]
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
@@ -138,7 +140,7 @@ def test_readout_by_hand():
 def test_adapool_is_glot_without_layers():
     x, mask = _batch()
     ada = AdaPool(16).eval()
-    glot = GLOTPooling(16, num_layers=0, scorer_hidden=128).eval()
+    glot = GLOTPooling.from_preset("paper", 16, num_layers=0, scorer_hidden=128).eval()  # raw states, as AdaPool
     glot.readout.load_state_dict(ada.readout.state_dict())
     z_ada, w_ada = _pool({"token_embeddings": x, "attention_mask": mask}, ada)
     z_glot, w_glot = _pool({"token_embeddings": x, "attention_mask": mask}, glot)
@@ -182,6 +184,58 @@ def test_padding_invariance(gnn, graph_norm):
     mask[1] = 1
     together, _ = _pool({"token_embeddings": batch, "attention_mask": mask}, pool)
     assert (alone[0] - together[0]).abs().max() <= 1e-5
+
+
+def _pool_and_grads(pool, features):
+    pool.zero_grad(set_to_none=True)
+    z, w = _pool(features, pool)
+    (z * torch.linspace(-1.0, 1.0, z.size(-1))).square().sum().backward()
+    return z.detach(), w.detach(), {n: p.grad.clone() for n, p in pool.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("gnn,jk,edge_weight", CONFIGS)
+@pytest.mark.parametrize("graph_norm,input_norm", [("none", "none"), ("center", "running"), ("standardize", "center")])
+def test_packed_path_equals_padded_path(monkeypatch, gnn, jk, edge_weight, graph_norm, input_norm):
+    """Per-token work on the valid tokens only (packed) gives the padded computation's outputs and gradients."""
+    x, mask = _batch()
+    x = x + 2 * torch.randn(16)
+    kwargs = dict(gnn=gnn, jk=jk, edge_weight=edge_weight, graph_norm=graph_norm, input_norm=input_norm)
+    results = {}
+    for packed in (True, False):
+        if not packed:
+            monkeypatch.setattr(PackedTokens, "from_mask", classmethod(lambda cls, valid, max_fill=0.9: None))
+        torch.manual_seed(1)
+        pool = GLOTPooling(16, hidden_dim=8, tau=0.2, heads=2 if gnn == "gat" else 1, backend="dense", **kwargs)
+        results[packed] = _pool_and_grads(pool, {"token_embeddings": x, "attention_mask": mask})
+        if input_norm == "running":
+            results[packed][2]["running_mean"] = pool.input_running_norm.running_mean.clone()
+    (z_p, w_p, g_p), (z_d, w_d, g_d) = results[True], results[False]
+    assert (z_p - z_d).abs().max() <= 1e-5 and (w_p - w_d).abs().max() <= 1e-6
+    assert g_p.keys() == g_d.keys()
+    scale = max(float(grad.abs().max()) for grad in g_d.values())
+    for name, grad in g_d.items():  # the readout's last bias has gradient 0 in exact arithmetic: compare on one scale
+        torch.testing.assert_close(g_p[name], grad, atol=1e-6 * scale, rtol=1e-4)
+
+
+def test_packing_is_used_on_padded_batches_only():
+    x, mask = _batch()
+    assert PackedTokens.from_mask(mask.bool()).index.tolist() == mask.flatten().nonzero().squeeze(1).tolist()
+    assert PackedTokens.from_mask(torch.ones(4, 12, dtype=torch.bool)) is None  # nothing to save: padded form
+
+
+def test_left_padding_and_batch_order_give_the_same_vectors():
+    """Rows padded on the left, and the batch in another order, pool to the same vectors (packed path)."""
+    x, mask = _batch()
+    pool = GLOTPooling(16, hidden_dim=8, tau=0.2).eval()
+    z, w = _pool({"token_embeddings": x, "attention_mask": mask}, pool)
+    lengths = mask.sum(1)
+    shift = (12 - lengths).tolist()
+    left_x = torch.stack([torch.roll(x[b], shift[b], dims=0) for b in range(4)])
+    left_mask = torch.stack([torch.roll(mask[b], shift[b]) for b in range(4)])
+    order = torch.tensor([2, 0, 3, 1])
+    z_left, w_left = _pool({"token_embeddings": left_x[order], "attention_mask": left_mask[order]}, pool)
+    assert (z_left - z[order]).abs().max() <= 1e-5
+    assert (w_left[left_mask[order].bool()] - w[order][mask[order].bool()]).abs().max() <= 1e-6
 
 
 @pytest.mark.parametrize("gnn", ["gat", "gcn", "gin", "gine"])

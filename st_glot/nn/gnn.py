@@ -68,16 +68,14 @@ class TokenGNN(nn.Module):
         for conv in self.convs:
             conv.reset_parameters()
 
-    def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
-        """``x``: ``(B, L, d)`` → ``(B, L, D)``."""
-        return torch.cat(self.forward_dense_parts(x, graph), dim=-1)
-
     def forward_dense_parts(self, x: Tensor, graph: TokenGraph) -> list[Tensor]:
-        """The refined states as column blocks whose concatenation is :meth:`forward_dense`.
+        """The refined states ``(B, L, D)`` over a dense graph, as column blocks.
 
-        For ``jk="cat"`` the blocks are ``[X (B, L, d), U_1 (B, L, h), …]``, so a
+        ``x`` is ``(B, L, d)``, or the valid tokens' rows ``(N, d)`` when the graph
+        is packed (:attr:`TokenGraph.packing`); the blocks come in the same layout.
+        For ``jk="cat"`` the blocks are ``[X (·, d), U_1 (·, h), …]``, so a
         consumer can apply a linear map block by block without copying them into
-        one ``(B, L, d + K h)`` tensor; otherwise a single ``(B, L, D)`` block.
+        one ``(·, d + K h)`` tensor; otherwise a single ``(·, D)`` block.
         """
         states = [x]
         for conv in self.convs:

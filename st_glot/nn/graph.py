@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from st_glot.nn.inputs import PackedTokens
 from st_glot.utils.checks import check_choice
 from st_glot.utils.choices import EDGE_WEIGHTS, GRAPH_NORMS
 
@@ -47,6 +48,10 @@ class TokenGraph:
         weight: ``(B, L, L)`` float32 edge values (1 for ``"binary"``, ``S_ij`` for
             ``"cosine"``), zero where there is no edge.
         binary: True when every edge weighs 1, which lets layers skip per-edge work.
+        packing: where the node states live. None: padded ``(B, L, ·)`` tensors;
+            a :class:`~st_glot.nn.inputs.PackedTokens`: ``(N, ·)`` rows of the
+            valid tokens only, so the layers' per-token work (projections, MLPs)
+            costs ``Σ nᵢ`` rows; only the ``(B, L, L)`` products see padding.
         cache: per-batch tensors derived from the graph by the layers (e.g. GAT's
             self-loop values and attention mask), computed by the first layer
             that needs them and shared by all others; see :meth:`derived`.
@@ -56,7 +61,16 @@ class TokenGraph:
     adjacency: Tensor
     weight: Tensor
     binary: bool
+    packing: PackedTokens | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def padded(self, t: Tensor) -> Tensor:
+        """Node states in this graph's layout → ``(B, L, *rest)``, zero on padding when packed."""
+        return t if self.packing is None else self.packing.pad(t)
+
+    def nodes(self, t: Tensor) -> Tensor:
+        """``(B, L, *rest)`` → node states in this graph's layout (the inverse of :meth:`padded`)."""
+        return t if self.packing is None else self.packing.pack(t)
 
     def derived(self, key: str, compute: Callable[[TokenGraph], Any]) -> Any:
         """``compute(self)``, evaluated once per graph and cached under ``key``."""
@@ -82,7 +96,7 @@ class SparseTokenGraph:
     num_graphs: int
 
 
-def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm) -> Tensor:
+def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm, packing: PackedTokens | None = None) -> Tensor:
     """Re-express each token relative to its own sequence, in fp32.
 
     Statistics are taken over the sequence's valid tokens only; padding comes out as 0.
@@ -97,18 +111,29 @@ def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm) -> Tens
     leaves the differences between tokens.
 
     Args:
-        x: ``(B, L, d)`` token states, any float dtype.
-        valid: ``(B, L)`` mask of real tokens (needed unless ``mode="none"``).
+        x: ``(B, L, d)`` token states, any float dtype, or with ``packing`` the
+            valid tokens' rows ``(N, d)``.
+        valid: ``(B, L)`` mask of real tokens; None: every token is real.
         mode: one of :data:`GRAPH_NORMS`.
+        packing: the packing of ``x``'s rows, or None for padded states.
 
     Returns:
-        ``(B, L, d)`` float32.
+        float32 in the layout of ``x``.
     """
     check_choice("graph_norm", mode, GRAPH_NORMS)
     x = x.float()
     if mode == "none":
         return x
-    weight = valid.unsqueeze(-1).float()  # (B, L, 1)
+    if packing is not None:
+        count = packing.lengths.clamp_min(1).unsqueeze(-1).float()  # (B, 1)
+        mean = x.new_zeros(count.size(0), x.size(-1)).index_add_(0, packing.batch, x) / count  # (B, d)
+        x = x - mean.index_select(0, packing.batch)  # (N, d)
+        if mode == "standardize":
+            var = x.new_zeros(mean.shape).index_add_(0, packing.batch, x.square()) / count  # (B, d)
+            x = x / (var.sqrt() + 1e-6).index_select(0, packing.batch)
+        return x
+    weight = x.new_ones(x.shape[:-1]) if valid is None else valid.float()  # (B, L)
+    weight = weight.unsqueeze(-1)  # (B, L, 1)
     count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
     mean = (x * weight).sum(dim=1, keepdim=True) / count  # (B, 1, d)
     x = (x - mean) * weight
@@ -117,54 +142,67 @@ def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm) -> Tens
     return x
 
 
-def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
-    """fp32 unit vectors whose dot products are the graph's similarities:
-    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero)."""
+def unit_states(
+    x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none", packing: PackedTokens | None = None
+) -> Tensor:
+    """fp32 unit vectors ``(B, L, d)`` whose dot products are the graph's similarities:
+    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero).
+    With ``packing``, ``x`` is the valid tokens' rows ``(N, d)`` and padding comes out as 0."""
     check_choice("graph_norm", graph_norm, GRAPH_NORMS)
-    return F.normalize(sequence_normalize(x, valid, graph_norm), dim=-1)  # (B, L, d)
+    unit = F.normalize(sequence_normalize(x, valid, graph_norm, packing), dim=-1)  # (B, L, d) or (N, d)
+    return unit if packing is None else packing.pad(unit)  # (B, L, d)
 
 
-def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+def cosine_similarity_matrix(
+    x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none", packing: PackedTokens | None = None
+) -> Tensor:
     """Pairwise cosine similarity of the tokens of each sequence, in fp32.
 
     Args:
-        x: ``(B, L, d)`` token states, any float dtype.
-        valid, graph_norm: as in :func:`unit_states`.
+        x: ``(B, L, d)`` token states, any float dtype (``(N, d)`` rows with ``packing``).
+        valid, graph_norm, packing: as in :func:`unit_states`.
 
     Returns:
         ``(B, L, L)`` float32 with entries in ``[-1, 1]``; a zero vector has
         similarity 0 with everything.
     """
-    unit = unit_states(x, valid, graph_norm)  # (B, L, d)
+    unit = unit_states(x, valid, graph_norm, packing)  # (B, L, d)
     return unit @ unit.transpose(1, 2)  # (B, L, L)
 
 
 def build_token_graph(
-    x: Tensor, valid: Tensor, tau: float, edge_weight: EdgeWeight = "binary", graph_norm: GraphNorm = "none"
+    x: Tensor,
+    valid: Tensor,
+    tau: float,
+    edge_weight: EdgeWeight = "binary",
+    graph_norm: GraphNorm = "none",
+    packing: PackedTokens | None = None,
 ) -> TokenGraph:
     """Threshold the cosine similarity of valid tokens into a batched graph.
 
     Args:
-        x: ``(B, L, d)`` token states.
+        x: ``(B, L, d)`` token states, or with ``packing`` the valid tokens' rows ``(N, d)``.
         valid: ``(B, L)`` bool or 0/1 mask of real tokens.
         tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
         edge_weight: ``"binary"`` (every edge 1, the paper's code) or ``"cosine"``
             (edge carries ``S_ij``).
         graph_norm: how states are centred before the cosine (:func:`unit_states`).
+        packing: the layout of ``x`` and of the node states the layers will
+            receive (see :attr:`TokenGraph.packing`); None for padded ``(B, L, ·)`` states.
 
     Returns:
         The :class:`TokenGraph` of the batch.
     """
     check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     valid = valid.bool()
-    similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
+    similarity = cosine_similarity_matrix(x, valid, graph_norm, packing)  # (B, L, L)
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
     adjacency = (similarity > tau) & pair
     if edge_weight == "binary":
         weight = adjacency.float()
     else:
         weight = similarity.masked_fill(~adjacency, 0.0)
-    return TokenGraph(valid=valid, adjacency=adjacency, weight=weight, binary=edge_weight == "binary")
+    return TokenGraph(valid=valid, adjacency=adjacency, weight=weight, binary=edge_weight == "binary", packing=packing)
 
 
 def _node_numbering(valid: Tensor) -> tuple[Tensor, Tensor]:
@@ -173,20 +211,6 @@ def _node_numbering(valid: Tensor) -> tuple[Tensor, Tensor]:
     lengths = valid.sum(dim=1)  # (B,)
     batch = torch.repeat_interleave(torch.arange(valid.size(0), device=valid.device), lengths)  # (N,)
     return node_id, batch
-
-
-def to_sparse(graph: TokenGraph) -> SparseTokenGraph:
-    """Convert a dense :class:`TokenGraph` to torch-geometric's edge-list form.
-
-    Nodes are the valid tokens in row-major order of ``(B, L)``, i.e. the order of
-    ``x[graph.valid]``. No loop over sequences: node numbers come from a cumulative
-    sum over the flattened mask.
-    """
-    node_id, batch = _node_numbering(graph.valid)
-    b, i, j = graph.adjacency.nonzero(as_tuple=True)  # (E,) each
-    edge_index = torch.stack([node_id[b, j], node_id[b, i]])  # (2, E): source j, target i
-    edge_value = graph.weight[b, i, j]  # (E,)
-    return SparseTokenGraph(edge_index=edge_index, edge_value=edge_value, batch=batch, num_graphs=graph.valid.size(0))
 
 
 def build_sparse_token_graph(
@@ -216,7 +240,7 @@ def build_sparse_token_graph(
 
     Returns:
         The :class:`SparseTokenGraph`; edges are ordered by row block, then
-        ``(b, i, j)``, and carry the same values as :func:`to_sparse` gives.
+        ``(b, i, j)``, and carry the same values as the dense graph's entries.
     """
     check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     if block_elements < 1:

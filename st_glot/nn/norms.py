@@ -77,12 +77,16 @@ class TokenRunningNorm(nn.Module):
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:
         """``(B, L, d)`` states and ``(B, L)`` mask → ``(B, L, d)`` fp32, padding 0."""
         valid = valid.bool()
-        tokens = x[valid].float()  # (N, d)
+        out = torch.zeros(x.shape, dtype=torch.float32, device=x.device)  # (B, L, d)
+        out[valid] = self.normalize_tokens(x[valid])
+        return out
+
+    def normalize_tokens(self, tokens: Tensor) -> Tensor:
+        """``(N, d)`` valid tokens → ``(N, d)`` fp32 standardised; in training they are merged into the statistics first."""
+        tokens = tokens.float()
         if self.training and tokens.size(0):
             self.update(tokens)
-        out = torch.zeros(x.shape, dtype=torch.float32, device=x.device)  # (B, L, d)
-        out[valid] = (tokens - self.running_mean) * torch.rsqrt(self.running_var + self.eps)
-        return out
+        return (tokens - self.running_mean) * torch.rsqrt(self.running_var + self.eps)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.num_features}, tokens_seen={self.num_tokens.item()})"

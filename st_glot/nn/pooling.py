@@ -27,7 +27,7 @@ from st_glot.nn.graph import (
     build_token_graph,
     sequence_normalize,
 )
-from st_glot.nn.inputs import padded_token_states
+from st_glot.nn.inputs import PackedTokens, padded_token_states
 from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
 from st_glot.nn.serialization import SavableModule
@@ -235,23 +235,12 @@ class GLOTPooling(SavableModule):
 
     def forward(self, features: dict[str, Tensor | Any], **kwargs) -> dict[str, Tensor | Any]:
         token_embeddings, valid = padded_token_states(
-            features, self.embedding_dimension, "GLOTPooling"
-        )  # (B, L, d), (B, L)
-        if self.input_running_norm is not None:
-            x = self.input_running_norm(token_embeddings, valid)  # (B, L, d)
-        else:
-            x = (
-                sequence_normalize(token_embeddings, valid, self.input_norm)
-                if self.input_norm != "none"
-                else token_embeddings
-            )
-        x = x.to(self.readout.scorer[0].weight.dtype)
+            features, self.embedding_dimension, "GLOTPooling", zero_padding=False
+        )  # (B, L, d), (B, L); padding finite, not necessarily zero
         # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
         backend, group = self.choose_backend(*valid.shape) if valid.size(1) else ("dense", valid.size(0))
         pooled = [
-            self._pool(
-                backend, token_embeddings[start : start + group], x[start : start + group], valid[start : start + group]
-            )
+            self._pool(backend, token_embeddings[start : start + group], valid[start : start + group])
             for start in range(0, max(valid.size(0), 1), max(group, 1))  # an empty batch still makes one (0, ·) pass
         ]
         self.last_backend, self.last_group_size = backend, group
@@ -262,13 +251,40 @@ class GLOTPooling(SavableModule):
         features["token_weights"] = torch.cat([weights for _, weights in pooled])  # (B, L)
         return features
 
-    def _pool(self, backend: str, token_embeddings: Tensor, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
-        """Pool one group of sequences on one path: ``(G, L, d)`` states → ``(G, D)`` vectors, ``(G, L)`` weights."""
+    def _input_states(self, states: Tensor, valid: Tensor, packing: PackedTokens | None) -> Tensor:
+        """What the GNN and the readout see: ``states`` after ``input_norm``, in the readout's dtype.
+
+        ``states`` and the result are ``(G, L, d)`` (padding zero) or, with ``packing``, ``(N, d)``.
+        """
+        if self.input_running_norm is not None:
+            if packing is None:
+                x = self.input_running_norm(states, valid)  # (G, L, d)
+            else:
+                x = self.input_running_norm.normalize_tokens(states)  # (N, d)
+        elif self.input_norm != "none":
+            x = sequence_normalize(states, valid, self.input_norm, packing)
+        else:
+            x = states
+        return x.to(self.readout.scorer[0].weight.dtype)
+
+    def _pool(self, backend: str, token_embeddings: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        """Pool one group of sequences on one path: ``(G, L, d)`` states → ``(G, D)`` vectors, ``(G, L)`` weights.
+
+        The dense path packs the valid tokens (:class:`PackedTokens`) unless padding
+        is rare: then every per-token step (input norm, projections, scorer) costs
+        ``Σ nᵢ`` rows and only the ``(G, L, L)`` graph products see padding.
+        """
+        packing = PackedTokens.from_mask(valid) if backend == "dense" else None
+        if packing is None:
+            states = token_embeddings if bool(valid.all()) else token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0)
+        else:
+            states = packing.pack(token_embeddings)  # (N, d)
+        x = self._input_states(states, valid, packing)
         if backend == "dense":
-            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
-            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·)], widths summing to D
-            return self.readout(parts, valid)  # (G, D), (G, L)
-        sparse = build_sparse_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm)
+            graph = build_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm, packing)
+            parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·) or (N, ·)], widths summing to D
+            return self.readout(parts, valid, packing)  # (G, D), (G, L)
+        sparse = build_sparse_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm)
         u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
         z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
         weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)  # (G, L)

@@ -68,20 +68,23 @@ class TokenGATConv(GATConv):
         return out.mean(dim=1) + self.bias  # (N, C)
 
     def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
-        """Dense path: ``x`` is ``(B, L, in)``; returns ``(B, L, out)``.
+        """Dense path: ``x`` is ``(B, L, in)``, or ``(N, in)`` valid tokens when the
+        graph is packed (:attr:`TokenGraph.packing`); returns ``out`` in the same layout.
 
         The self-loop values and the neighbour mask depend only on the graph, so
         they are computed once per batch (:func:`gat_edge_terms`) and shared by
-        every layer and head; per layer the work is one ``(B L, in) × (in, H C)``
-        matmul, ``O(H B L^2)`` elementwise logits and one ``(L, L) × (L, C)``
-        matmul per sequence and head.
+        every layer and head; per layer the work is one ``(N, in) × (in, H C)``
+        matmul (``N = B L`` unpacked), ``O(H B L^2)`` elementwise logits and one
+        ``(L, L) × (L, C)`` matmul per sequence and head.
         """
-        B, L, _ = x.shape
+        B, L = graph.valid.shape
         H, C = self.heads, self.out_channels
         value, bias = graph.derived("gat_edge_terms", gat_edge_terms)  # (B, L, L) each
-        h = self.lin(x).view(B, L, H, C)  # (B, L, H, C)
-        score_src = (h * self.att_src).sum(-1).transpose(1, 2)  # (B, H, L)
-        score_dst = (h * self.att_dst).sum(-1).transpose(1, 2)  # (B, H, L)
+        h = self.lin(x).view(-1, H, C)  # (B L or N, H, C)
+        attention = torch.cat([self.att_src, self.att_dst]).permute(1, 2, 0)  # (H, C, 2)
+        scores = graph.padded((h.transpose(0, 1) @ attention).transpose(0, 1)).view(B, L, H, 2)  # a_sᵀ h, a_tᵀ h
+        score_src, score_dst = scores.permute(3, 0, 2, 1)  # (B, H, L) each
+        h = graph.padded(h).view(B, L, H, C)  # (B, L, H, C)
         # a_e^T W_e e for a 1-d edge value is e times one scalar per head.
         edge_gain = (self.lin_edge.weight.view(H, C) * self.att_edge.view(H, C)).sum(-1)  # (H,)
         logits = torch.addcmul(
@@ -93,9 +96,10 @@ class TokenGATConv(GATConv):
         alpha = torch.softmax(logits, dim=-1).to(h.dtype)  # (B, H, L, L)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         if H == 1:
-            return (alpha.squeeze(1) @ h.squeeze(2)) + self.bias  # (B, L, C)
-        out = alpha @ h.transpose(1, 2)  # (B, H, L, C)
-        return out.mean(dim=1) + self.bias  # (B, L, C)
+            out = alpha.squeeze(1) @ h.squeeze(2)  # (B, L, C)
+        else:
+            out = (alpha @ h.transpose(1, 2)).mean(dim=1)  # (B, H, L, C) → (B, L, C)
+        return graph.nodes(out) + self.bias  # (B, L, C) or (N, C)
 
 
 def gat_edge_terms(graph: TokenGraph) -> tuple[Tensor, Tensor]:

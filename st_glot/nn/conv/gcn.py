@@ -37,13 +37,13 @@ class TokenGCNConv(GCNConv):
         return self(x, edge_index, edge_value)
 
     def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
-        """Dense path: ``x`` is ``(B, L, in)``; returns ``(B, L, out)``."""
-        L = x.size(1)
+        """Dense path: ``x`` is ``(B, L, in)`` or, packed, ``(N, in)``; returns ``out`` in the same layout."""
+        L = graph.valid.size(1)
         eye = torch.eye(L, dtype=torch.bool, device=x.device)  # (L, L)
         has_loop = graph.adjacency.diagonal(dim1=1, dim2=2)  # (B, L)
         loop = torch.where(has_loop, graph.weight.diagonal(dim1=1, dim2=2), 1.0)  # (B, L)
         weight = graph.weight.masked_fill(eye, 0.0) + torch.diag_embed(loop)  # (B, L, L)
         deg_inv_sqrt = weight.sum(-1).pow(-0.5).masked_fill(weight.sum(-1) == 0, 0.0)  # (B, L)
         norm = deg_inv_sqrt.unsqueeze(-1) * weight * deg_inv_sqrt.unsqueeze(-2)  # (B, L, L)
-        h = self.lin(x)  # (B, L, out)
-        return norm.to(h.dtype) @ h + self.bias
+        h = graph.padded(self.lin(x))  # (B, L, out)
+        return graph.nodes(norm.to(h.dtype) @ h) + self.bias

@@ -49,8 +49,8 @@ class TokenGINConv(GINConv):
         return self(x, edge_index)
 
     def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
-        """Dense path: ``x`` is ``(B, L, in)``; returns ``(B, L, out)``."""
-        aggregated = graph.adjacency.to(x.dtype) @ x  # (B, L, in)
+        """Dense path: ``x`` is ``(B, L, in)`` or, packed, ``(N, in)``; returns ``out`` in the same layout."""
+        aggregated = graph.nodes(graph.adjacency.to(x.dtype) @ graph.padded(x))  # (B, L, in) or (N, in)
         return self.nn((1 + self.eps) * x + aggregated)
 
     def __repr__(self) -> str:
@@ -78,7 +78,8 @@ class TokenGINEConv(GINEConv):
         return self(x, edge_index, edge_value.unsqueeze(-1))
 
     def forward_dense(self, x: Tensor, graph: TokenGraph) -> Tensor:
-        """Dense path: ``x`` is ``(B, L, in)``; returns ``(B, L, out)``."""
+        """Dense path: ``x`` is ``(B, L, in)`` or, packed, ``(N, in)``; returns ``out`` in the same layout."""
+        nodes, x = x, graph.padded(x)  # x: (B, L, in)
         B, L, d = x.shape
         slope = self.lin.weight[:, 0]  # (in,)
         adjacency = graph.adjacency.to(x.dtype)  # (B, L, L)
@@ -93,7 +94,7 @@ class TokenGINEConv(GINEConv):
                 mask = adjacency[:, start : start + rows].unsqueeze(-1)  # (B, r, L, 1)
                 blocks.append((message * mask).sum(dim=2))  # (B, r, in)
             aggregated = torch.cat(blocks, dim=1)  # (B, L, in)
-        return self.nn((1 + self.eps) * x + aggregated)
+        return self.nn((1 + self.eps) * nodes + graph.nodes(aggregated))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_channels}, {self.out_channels})"
