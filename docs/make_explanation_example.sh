@@ -10,7 +10,8 @@ PY=${PYTHON:-python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 set -x
-$ST stress-test --methods glot --ratios 0.5 --train-size 500 --eval-size 100 --explain 1 --quiet --output "$work"
+$ST stress-test --methods glot --preset recommended --ratios 0.5 --train-size 500 --eval-size 100 --epochs 5 --explain 1 --quiet \
+  --output "$work"
 # A 64-colour palette keeps the committed picture under 150 KB.
 $PY -c 'import sys; from PIL import Image; Image.open(sys.argv[1]).convert("RGB").quantize(64).save(sys.argv[2], optimize=True)' \
   "$work"/explanations/000-*.png docs/explanation-example.png

@@ -17,8 +17,8 @@ EXPECTED = {
     "quickstart.py": re.escape("reloaded encodings differ by 0.0e+00"),
     "train_stsb.py": r"'eval_spearman_cosine': -?[01]\.\d+",
     "mteb_local.py": re.escape("| LocalSTS-sts-dev | test |"),
-    # the accuracy table of both methods at the quick mode's one ratio
-    "stress_test.py": r"\| glot \| [01]\.\d{3} ± \d\.\d{3} \|\n\| mean \| [01]\.\d{3} ± ",
+    # the accuracy table of both methods at the quick mode's one ratio (one seed: no ± column)
+    "stress_test.py": r"\| glot \| [01]\.\d{3}( ± \d\.\d{3})? \|\n\| mean \| [01]\.\d{3}( ± \d\.\d{3})? \|",
     # SmolLM2-135M: d = 576, quick mode's pooler K = 2, h = 64
     "decoder_backbone.py": re.escape("embeddings: (2, 704)  (d + K*h = 576 + 2*64)"),
 }
