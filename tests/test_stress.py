@@ -104,6 +104,14 @@ def test_stress_test_command(tiny_bert_dir, tmp_path):
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     assert {r["method"] for r in results["records"]} == {"glot", "mean", "cls"}
+    assert results["config"]["glot"] == {"preset": "recommended", "hidden_dim": 8}  # as given
+    resolved = results["glot_config"]  # as trained
+    assert (resolved["graph_norm"], resolved["input_norm"], resolved["tau"], resolved["hidden_dim"]) == (
+        "center",
+        "running",
+        0.3,
+        8,
+    )
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in results["records"])
     assert (out / "accuracy.png").stat().st_size > 10_000
     assert len(list((out / "explanations").glob("*.png"))) == 2

@@ -97,8 +97,14 @@ def run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     records, last = run_stress_test(backbone, config, progress=not args.quiet)
+    glot_config = last["glot"][0][1].get_config_dict() if "glot" in last else None
     summary = write_results(
-        args.output, config, backbone_label(args.backbone, args.gguf_file), records, time.perf_counter() - start
+        args.output,
+        config,
+        backbone_label(args.backbone, args.gguf_file),
+        records,
+        time.perf_counter() - start,
+        glot_config,
     )
     if args.explain and "glot" in last:
         model, samples = last["glot"]

@@ -181,14 +181,24 @@ def plot(summary: dict, path: str, title: str) -> None:
 
 
 def write_results(
-    output_dir: str, config: StressTestConfig, backbone_name: str, records: list[dict[str, Any]], seconds: float
+    output_dir: str,
+    config: StressTestConfig,
+    backbone_name: str,
+    records: list[dict[str, Any]],
+    seconds: float,
+    glot_config: dict[str, Any] | None = None,
 ) -> dict:
-    """Write ``results.json``, ``results.md`` and ``accuracy.png``; return the summary."""
+    """Write ``results.json``, ``results.md`` and ``accuracy.png``; return the summary.
+
+    ``glot_config`` is the trained GLOT pooler's full configuration (every option resolved from
+    the preset), stored beside ``config``, which holds the options as given.
+    """
     os.makedirs(output_dir, exist_ok=True)
     summary = summarise(records)
     payload = {
         "backbone": backbone_name,
         "config": asdict(config),
+        "glot_config": glot_config,
         "seconds": round(seconds, 1),
         "summary": summary,
         "records": records,
