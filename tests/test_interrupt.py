@@ -12,11 +12,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import build_model
+from datasets import Dataset
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import Transformer
 
 import st_glot.cli.train
-from st_glot.cli.main import INTERRUPTED_EXIT, main
+from st_glot import GLOTPooling
+from st_glot.cli.main import INTERRUPTED_EXIT, interrupted_message, main
+from st_glot.training.fit import TrainingInterrupted, fit
 
 WORKER = str(Path(__file__).with_name("interrupt_worker.py"))
 
@@ -97,3 +102,34 @@ def test_train_resumes_from_its_checkpoint_dir(tiny_bert_dir, tmp_path, capfd):
         assert torch.equal(ours, reference)
     heads = [load_file(tmp_path / run / "head" / "model.safetensors") for run in ("resumed", "straight")]
     assert heads[0].keys() == heads[1].keys() and all(torch.equal(heads[0][k], heads[1][k]) for k in heads[0])
+
+
+def test_ctrl_c_in_training_names_the_checkpoint_it_resumes_from(tiny_bert_dir, tmp_path):
+    """Ctrl-C in step 5 of 3-step epochs: the run stops with epoch 1's checkpoint, and says so."""
+    model = build_model(Transformer(tiny_bert_dir), GLOTPooling(32, hidden_dim=8))
+    steps = []
+
+    def interrupt_in_step_5(module, args) -> None:
+        steps.append(module.training)
+        if sum(steps) == 5:
+            raise KeyboardInterrupt
+
+    model[1].register_forward_pre_hook(interrupt_in_step_5)
+    texts = [f"{'dog cat' if i % 2 else 'red blue'} sat{' the' * (i % 5)}" for i in range(24)]
+    data = Dataset.from_dict({"text": texts, "label": [i % 2 for i in range(24)]})
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(TrainingInterrupted) as interrupted:
+        fit(
+            model,
+            data,
+            loss="classification",
+            epochs=3,
+            batch_size=8,
+            cache_dir=tmp_path / "cache",
+            checkpoint_dir=str(checkpoints),
+            show_progress_bar=False,
+        )
+    assert interrupted.value.checkpoint == str(checkpoints / "checkpoint-3")
+    assert interrupted_message(interrupted.value) == (
+        f"interrupted; run the same command to resume training from {checkpoints / 'checkpoint-3'}"
+    )

@@ -96,11 +96,14 @@ def output_mode(verbose: bool, quiet: bool) -> Iterator[None]:
 
 
 def interrupted_message(interrupt: KeyboardInterrupt) -> str:
-    """The line printed after Ctrl-C: how many token states a cache fill kept, if one was running."""
-    kept = getattr(interrupt, "kept", None)  # set by st_glot.training.cache.CacheFillInterrupted
-    if kept is None:
-        return "interrupted"
-    return f"interrupted; {kept:,} token states kept, run the same command to resume"
+    """The line printed after Ctrl-C: what a running cache fill kept, or the checkpoint training resumes from."""
+    kept = getattr(interrupt, "kept", None)  # st_glot.training.cache.CacheFillInterrupted
+    checkpoint = getattr(interrupt, "checkpoint", None)  # st_glot.training.fit.TrainingInterrupted
+    if kept is not None:
+        return f"interrupted; {kept:,} token states kept, run the same command to resume"
+    if checkpoint is not None:
+        return f"interrupted; run the same command to resume training from {checkpoint}"
+    return "interrupted"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -215,6 +215,18 @@ def fit(
     return result
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`fit`'s training with a ``checkpoint_dir``: the same call resumes.
+
+    Attributes:
+        checkpoint: the checkpoint folder it resumes from, or None when no epoch had ended.
+    """
+
+    def __init__(self, checkpoint: str | None) -> None:
+        super().__init__(f"training resumes from {checkpoint}" if checkpoint else "no checkpoint written yet")
+        self.checkpoint = checkpoint
+
+
 @dataclass(frozen=True)
 class _Schedule:
     """The training loop's settings, as :func:`fit` received them, and the training bar's label."""
@@ -388,6 +400,10 @@ def _train(
             head.load_weights(os.path.join(checkpoint, HEAD_FOLDER, WEIGHTS_NAME))
         try:
             trainer.train(resume_from_checkpoint=checkpoint)
+        except KeyboardInterrupt:
+            if schedule.checkpoint_dir is None:
+                raise
+            raise TrainingInterrupted(_last_checkpoint(schedule.checkpoint_dir, with_head=head is not None)) from None
         finally:
             progress.close()  # also when interrupted, so that what follows starts on a new line
         return evaluator(model) if evaluator is not None else {}
