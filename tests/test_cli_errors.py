@@ -114,6 +114,19 @@ def test_atomic_output_dir(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["c.json"] and _siblings(out) == []
 
 
+def test_atomic_output_dir_writes_on_rank_0_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    out = tmp_path / "model"
+    with atomic_output_dir(out) as folder:
+        (folder / "weights").write_text("rank 1")
+        assert folder.parent != out.parent
+    assert not out.exists() and not folder.exists() and _siblings(out) == []
+    monkeypatch.setenv("RANK", "0")
+    with atomic_output_dir(out) as folder:
+        (folder / "weights").write_text("rank 0")
+    assert (out / "weights").read_text() == "rank 0"
+
+
 # --- data and backbone --------------------------------------------------------------------------
 
 

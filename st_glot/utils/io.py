@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,7 +71,9 @@ def atomic_output_dir(path: str | os.PathLike, keep_existing: bool = False) -> I
     final move is a rename). When the block ends normally, ``path`` (if it exists)
     is replaced by the new folder; when it raises (an error, Ctrl-C), the temporary
     folder is removed and ``path`` is left as it was. :func:`check_output_dir` runs
-    first, so a bad ``path`` fails on entry, before any work.
+    first, so a bad ``path`` fails on entry, before any work. Under ``torchrun`` or
+    ``accelerate launch`` only rank 0 (environment ``RANK``) writes ``path``; the
+    other processes get a scratch folder that is deleted afterwards.
 
     Args:
         path: the output folder.
@@ -83,6 +86,10 @@ def atomic_output_dir(path: str | os.PathLike, keep_existing: bool = False) -> I
             model.save(str(folder))
     """
     path = check_output_dir(path)
+    if os.environ.get("RANK", "0") != "0":  # a secondary process of torchrun / accelerate launch
+        with tempfile.TemporaryDirectory(prefix="st-glot-rank-") as scratch:
+            yield Path(scratch)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
