@@ -7,6 +7,12 @@ own ``SentenceTransformerTrainer`` on a stand-in model
 after it) with the user's model, so the user's model is trained in place and
 the backbone is never run again for these texts.
 
+:func:`fit` runs these steps: fill the cache (:func:`_fill_cache`), build the
+stand-in (:func:`_stand_in`), the loss (:func:`_make_loss`), the evaluator
+(:func:`_make_evaluator`) and the training arguments (:func:`_training_arguments`),
+train (:func:`_train`, which resumes from ``checkpoint_dir``), record the training
+on the model card and save.
+
 Losses (``loss=``):
 
 - ``"cosent"``: CoSENT on scored pairs (sentence-transformers' ``CoSENTLoss``);
