@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             cache_dtype=args.cache_dtype,
             group_by_length=args.group_by_length,
+            show_progress_bar=not args.quiet,
         )
         table = format_table(records, args.paper_backbone)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
