@@ -47,15 +47,21 @@ from st_glot import GLOTPooling
 
 
 def step_flops(B: int, L: int, d: int, h: int, K: int) -> dict[str, int]:
-    """Forward and backward FLOPs of one training step (see the module docstring)."""
-    N, D = B * L, d + K * h
+    """Forward and backward FLOPs of one training step on ``B`` sequences of ``L`` tokens (see the module docstring)."""
+    return valid_step_flops([L] * B, d, h, K)
+
+
+def valid_step_flops(lengths: list[int], d: int, h: int, K: int) -> dict[str, int]:
+    """The FLOPs the math needs for sequences of ``lengths`` valid tokens: the module docstring's
+    count with ``N = Σ nᵢ`` and ``B L² = Σ nᵢ²`` (padding costs nothing)."""
+    N, squares, D = sum(lengths), sum(n * n for n in lengths), d + K * h
     S = max(128, D // 2)
-    forward = 2 * B * L * L * d
+    forward = 2 * squares * d
     backward = 0
     for k in range(K):
         d_in = d if k == 0 else h
-        forward += 2 * N * d_in * h + 4 * N * h + 2 * B * L * L * h
-        backward += (2 * N * d * h if k == 0 else 4 * N * h * h) + 8 * N * h + 4 * B * L * L * h
+        forward += 2 * N * d_in * h + 4 * N * h + 2 * squares * h
+        backward += (2 * N * d * h if k == 0 else 4 * N * h * h) + 8 * N * h + 4 * squares * h
     forward += 2 * N * D * S + 2 * N * S + 2 * N * D
     backward += 2 * N * D * S + 2 * N * K * h * S + 4 * N * S + 2 * N * D + 2 * N * K * h
     return {"forward": forward, "backward": backward, "total": forward + backward}
