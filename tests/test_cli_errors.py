@@ -10,6 +10,7 @@ from st_glot import GLOTPooling
 from st_glot.cli.main import main
 from st_glot.explain.explanation import explain
 from st_glot.models import backbones
+from st_glot.utils import io
 from st_glot.utils.io import atomic_output_dir
 
 
@@ -71,6 +72,17 @@ def test_output_that_is_a_file_is_refused_before_the_backbone(tiny_bert_dir, tmp
     assert target.read_text() == "keep me"
     with pytest.raises(SystemExit, match=r"st-glot glue: Output folder .* is a file, not a folder"):
         main(["glue", "--task", "sst2", "--data-dir", _sst2(tmp_path / "data"), "--output", str(target)])
+
+
+def test_unwritable_output_is_refused_before_the_backbone(tiny_bert_dir, tmp_path, monkeypatch, no_backbone):
+    # the tests may run as root, who can write anywhere: make the check see a read-only folder
+    monkeypatch.setattr(io.os, "access", lambda path, mode: str(path) != str(tmp_path / "locked"))
+    (tmp_path / "locked").mkdir()
+    with pytest.raises(
+        SystemExit, match=r"st-glot train: Output folder '.*locked/new/model': cannot write into '.*locked'"
+    ):
+        main(_train_argv(tmp_path, tmp_path / "locked" / "new" / "model", tiny_bert_dir))
+    assert list((tmp_path / "locked").iterdir()) == []
 
 
 def test_output_that_is_the_working_folder_is_refused(tiny_bert_dir, tmp_path, monkeypatch, no_backbone):
