@@ -179,11 +179,12 @@ def load_task(
 def sample_rows(n: int, limit: int, labels: Sequence[int] | None = None, seed: int = 0) -> list[int]:
     """Indices of a seeded sample of ``min(limit, n)`` rows out of ``n``, in file order.
 
-    With ``labels`` the sample is stratified: each class keeps its share of the rows,
-    ``limit * n_c / n`` rounded up or down (so a class of at least ``n / limit`` rows
-    is always represented). The rows of class ``c`` are shuffled, and its ``r``-th row
-    gets the key ``(r + 1/2) / n_c``; the ``limit`` smallest keys are kept (ties in
-    random order). Without labels the sample is uniform.
+    With ``labels`` the sample is stratified: the rows of class ``c`` (``n_c`` of them)
+    are shuffled and its ``r``-th row gets the key ``(r + 1/2) / n_c``; the ``limit``
+    smallest keys are kept (ties in random order). Class ``c`` thus gets
+    ``round(t * n_c)`` rows for the ``t`` that makes them sum to ``limit`` (Webster's
+    apportionment): its share ``limit * n_c / n``, rounded. Without labels the sample
+    is uniform.
     """
     if limit >= n:
         return list(range(n))
