@@ -222,6 +222,7 @@ def record_training(
     model: SentenceTransformer,
     trained: SentenceTransformer,
     train_dataset: Dataset,
+    *,
     loss: str,
     epochs: int,
     batch_size: int,

@@ -213,7 +213,16 @@ def fit(
         start = time.perf_counter()
         result.metrics = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
         result.train_seconds = time.perf_counter() - start
-        record_training(model, stand_in, train_dataset, loss, epochs, batch_size, learning_rate, result.metrics)
+        record_training(
+            model,
+            stand_in,
+            train_dataset,
+            loss=loss,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            metrics=result.metrics,
+        )
         if output_dir is not None and rank_and_world_size()[0] == 0:
             save_trained(model, output_dir, result.head)
     if world > 1:

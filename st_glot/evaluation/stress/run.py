@@ -11,6 +11,7 @@ written to ``results.json`` and drawn to ``accuracy.png``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from st_glot.evaluation.stress.data import (
     word_token_counter,
 )
 from st_glot.training.cache import DEFAULT_CACHE_DIR
+
+logger = logging.getLogger(__name__)
 
 #: The edge threshold of the paper's stress test (its GLUE and MTEB runs use other values).
 PAPER_TAU = 0.6
@@ -117,7 +120,7 @@ def run_stress_test(
                     }
                 )
                 last[method] = (model, evaluation)
-                print(f"seed {seed}  ratio {ratio:.1f}  {method:8s} accuracy {records[-1]['accuracy']:.3f}", flush=True)
+                logger.info("seed %d  ratio %.1f  %-8s accuracy %.3f", seed, ratio, method, records[-1]["accuracy"])
     return records, last
 
 
