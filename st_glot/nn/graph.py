@@ -142,32 +142,41 @@ def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm, packing
     return x
 
 
-def unit_states(
-    x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none", packing: PackedTokens | None = None
-) -> Tensor:
-    """fp32 unit vectors ``(B, L, d)`` whose dot products are the graph's similarities:
-    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero).
-    With ``packing``, ``x`` is the valid tokens' rows ``(N, d)`` and padding comes out as 0."""
+def unit_states(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
+    """fp32 unit vectors whose dot products are the graph's similarities:
+    :func:`sequence_normalize` with ``graph_norm``, then unit length (a zero vector stays zero)."""
     check_choice("graph_norm", graph_norm, GRAPH_NORMS)
-    unit = F.normalize(sequence_normalize(x, valid, graph_norm, packing), dim=-1)  # (B, L, d) or (N, d)
-    return unit if packing is None else packing.pad(unit)  # (B, L, d)
+    return F.normalize(sequence_normalize(x, valid, graph_norm), dim=-1)  # (B, L, d)
 
 
-def cosine_similarity_matrix(
-    x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none", packing: PackedTokens | None = None
-) -> Tensor:
+def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm: GraphNorm = "none") -> Tensor:
     """Pairwise cosine similarity of the tokens of each sequence, in fp32.
 
+    The similarities of :func:`unit_states`, computed without a unit-vector copy
+    of the states: with ``c`` the states after ``graph_norm`` (statistics over
+    the valid tokens) and ``r_i = 1 / max(|c_i|, 1e-12)``,
+    ``S_ij = (c_i · c_j) r_i r_j``. Entries that involve a padding token are
+    meaningless (padding may hold any finite values); callers mask them.
+
     Args:
-        x: ``(B, L, d)`` token states, any float dtype (``(N, d)`` rows with ``packing``).
-        valid, graph_norm, packing: as in :func:`unit_states`.
+        x: ``(B, L, d)`` token states, any float dtype.
+        valid: ``(B, L)`` mask of real tokens; None: every token is real.
+        graph_norm: one of :data:`GRAPH_NORMS` (see :func:`sequence_normalize`).
 
     Returns:
-        ``(B, L, L)`` float32 with entries in ``[-1, 1]``; a zero vector has
-        similarity 0 with everything.
+        ``(B, L, L)`` float32 with entries in ``[-1, 1]`` between valid tokens; a
+        zero vector has similarity 0 with everything.
     """
-    unit = unit_states(x, valid, graph_norm, packing)  # (B, L, d)
-    return unit @ unit.transpose(1, 2)  # (B, L, L)
+    check_choice("graph_norm", graph_norm, GRAPH_NORMS)
+    c = x.float()
+    if graph_norm != "none":
+        weight = (c.new_ones(c.shape[:-1]) if valid is None else valid.float()).unsqueeze(1)  # (B, 1, L)
+        count = weight.sum(dim=-1, keepdim=True).clamp_min(1.0)  # (B, 1, 1)
+        c = c - (weight @ c) / count  # (B, L, d): minus the mean of the valid tokens
+        if graph_norm == "standardize":
+            c = c / (((weight @ c.square()) / count).sqrt() + 1e-6)
+    inverse = c.norm(dim=-1).clamp_min(1e-12).reciprocal()  # (B, L)
+    return (c @ c.transpose(1, 2)) * inverse.unsqueeze(2) * inverse.unsqueeze(1)  # (B, L, L)
 
 
 def build_token_graph(
@@ -181,21 +190,21 @@ def build_token_graph(
     """Threshold the cosine similarity of valid tokens into a batched graph.
 
     Args:
-        x: ``(B, L, d)`` token states, or with ``packing`` the valid tokens' rows ``(N, d)``.
+        x: ``(B, L, d)`` token states; padding may hold any finite values.
         valid: ``(B, L)`` bool or 0/1 mask of real tokens.
         tau: edge threshold; edge ``j → i`` where ``S_ij > tau``.
         edge_weight: ``"binary"`` (every edge 1, the paper's code) or ``"cosine"``
             (edge carries ``S_ij``).
         graph_norm: how states are centred before the cosine (:func:`unit_states`).
-        packing: the layout of ``x`` and of the node states the layers will
-            receive (see :attr:`TokenGraph.packing`); None for padded ``(B, L, ·)`` states.
+        packing: the layout of the node states the layers will receive (see
+            :attr:`TokenGraph.packing`); None for padded ``(B, L, ·)`` states.
 
     Returns:
         The :class:`TokenGraph` of the batch.
     """
     check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     valid = valid.bool()
-    similarity = cosine_similarity_matrix(x, valid, graph_norm, packing)  # (B, L, L)
+    similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
     adjacency = (similarity > tau) & pair
     if edge_weight == "binary":

@@ -281,7 +281,7 @@ class GLOTPooling(SavableModule):
             states = packing.pack(token_embeddings)  # (N, d)
         x = self._input_states(states, valid, packing)
         if backend == "dense":
-            graph = build_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm, packing)
+            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm, packing)
             parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·) or (N, ·)], widths summing to D
             return self.readout(parts, valid, packing)  # (G, D), (G, L)
         sparse = build_sparse_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm)
