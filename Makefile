@@ -1,5 +1,5 @@
 # Set-up and the two commands of the README. `make demo` runs the main job,
-# `make test` the test suite; both create .venv on first use.
+# `make test` the style checks and the test suite; both create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +20,8 @@ demo: install
 	$(BIN)/st-glot stress-test --output stress-test-results
 
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 .PHONY: install demo test
