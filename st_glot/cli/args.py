@@ -83,12 +83,21 @@ def add_group_by_length_argument(parser: argparse.ArgumentParser | argparse._Arg
     )
 
 
-def add_training_arguments(parser: argparse.ArgumentParser, lr: float = 2e-4) -> None:
+def add_training_arguments(
+    parser: argparse.ArgumentParser, lr: float = 2e-4, seeds: tuple[int, ...] | None = None
+) -> None:
+    """Epochs, batch size, learning rate, seed(s), cache; ``seeds`` given: ``--seeds`` (that default) for ``--seed``."""
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=int, default=3)
     group.add_argument("--batch-size", type=int, default=32)
     group.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
-    group.add_argument("--seed", type=int, default=42)
+    if seeds is None:
+        group.add_argument("--seed", type=int, default=42)
+    else:
+        default = ",".join(map(str, seeds))
+        group.add_argument(
+            "--seeds", type=comma_list(int), default=list(seeds), help=f"comma-separated seeds (default {default})"
+        )
     add_group_by_length_argument(group)
     group.add_argument(
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"

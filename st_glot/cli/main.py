@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "st_glot.cli.stress",
     "st_glot.cli.train",
     "st_glot.cli.glue",
+    "st_glot.cli.compare",
     "st_glot.cli.explain",
     "st_glot.cli.mteb",
 )
