@@ -265,3 +265,35 @@ def test_hub_dataset_name(monkeypatch):
     monkeypatch.setattr("datasets.load_dataset", offline)
     with pytest.raises(OSError, match=r"^Data 'someone/data': no such file, and loading it .* Couldn't reach the Hub$"):
         load_user_task("someone/data", "someone/data")
+
+
+# --- reading the user's data ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "targets", "task_type", "target"),
+    [
+        ("sentence1,sentence2,label", ["0", "1", "1", "0"], "pairs", "label"),
+        ("sentence1,sentence2,label", ["0.5", "1", "4.2", "0"], "pairs-score", "label"),
+        ("question1,question2,similarity", ["0", "1", "1", "0"], "pairs-score", "similarity"),
+        ("Text,Category", ["x", "y", "x", "y"], "classification", "category"),
+    ],
+)
+def test_task_type_and_columns_are_detected(tmp_path, header, targets, task_type, target):
+    texts = "the cat,the dog" if header.count(",") == 2 else "the cat"
+    (tmp_path / "data.csv").write_text(header + "\n" + "".join(f"{texts},{t}\n" for t in targets))
+    task = load_user_task(str(tmp_path / "data.csv"), str(tmp_path / "data.csv"))
+    assert (task.task_type, task.columns.target, task.detected) == (task_type, target, True)
+    if task_type == "pairs-score":
+        assert task.train["score"] == [float(t) for t in targets]
+    else:
+        classes = sorted(set(targets))
+        assert task.classes == classes and task.train["label"] == [classes.index(t) for t in targets]
+
+
+def test_integer_classes_sort_numerically_and_limit_keeps_each_class(tmp_path):
+    labels = [10, 2, 2, 10, 2, 10, 2, 10, 2, 2]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps({"sentence": "a cat", "y": y}) + "\n" for y in labels))
+    task = load_user_task(str(tmp_path / "data.jsonl"), str(tmp_path / "data.jsonl"), limit=5, seed=1)
+    assert task.classes == ["2", "10"]  # not "10" < "2"
+    assert len(task.train) == 5 and sorted(task.train["label"]) == [0, 0, 0, 1, 1]  # 6:4 → 3:2
