@@ -15,6 +15,7 @@ from st_glot.utils.choices import (
     JK_MODES,
     PRESETS,
 )
+from st_glot.utils.templates import TEMPLATES, resolve_template
 
 #: GLOTPooling options with a command-line flag of the same name (``--hidden-dim`` → ``hidden_dim``).
 GLOT_OPTIONS: tuple[str, ...] = (
@@ -42,6 +43,22 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--gguf-file", default=None, help="GGUF file inside --backbone")
     group.add_argument("--max-seq-length", type=int, default=128, help="truncation length in tokens (default 128)")
     group.add_argument("--backbone-dtype", choices=("float32", "float16", "bfloat16"), default=None)
+    group.add_argument(
+        "--template",
+        type=template_argument,
+        default=None,
+        help='wrap every text in this prompt template, with one {text} slot, e.g. \'This sentence : "{text}" '
+        f"means in one word:\"' (saved with the model); or a name: {', '.join(TEMPLATES)} (default: plain text)",
+    )
+
+
+def template_argument(text: str) -> str:
+    """An argparse ``type`` for ``--template``: a name from :data:`~st_glot.utils.templates.TEMPLATES`, or a
+    string with exactly one ``{text}`` slot; returns the template text."""
+    try:
+        return resolve_template(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_glot_arguments(parser: argparse.ArgumentParser) -> None:

@@ -119,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(task.train)} train and {len(task.evaluation)} eval rows",
                 flush=True,
             )
-            backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+            backbone = load_backbone(
+                args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
+            )
         start = time.perf_counter()
         metric = TASK_TYPES[task.task_type].metric
         records = []

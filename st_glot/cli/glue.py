@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         with user_errors("glue"):
             output = stack.enter_context(atomic_output_dir(args.output))
             data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seed) for task in args.task}
-            backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+            backbone = load_backbone(
+                args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
+            )
         start = time.perf_counter()
         records = run_glue(
             backbone,

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from st_glot.models.backbones import load_backbone
-    from st_glot.models.factory import make_model, make_pooler
+    from st_glot.models.factory import make_model, make_pooler, method_backbone
     from st_glot.training.fit import fit
 
     task = TASKS[args.task]
@@ -78,11 +78,13 @@ def run(args: argparse.Namespace) -> int:
             output = stack.enter_context(atomic_output_dir(args.output))
             train, dev = load_task(args.task, args.data_dir, limit=args.limit, seed=args.seed)
             torch.manual_seed(args.seed)
-            backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
+            backbone = load_backbone(
+                args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
+            )
             pooler = make_pooler(args.pooling, backbone, **(glot_kwargs(args) if args.pooling == "glot" else {}))
         embedding_loss = loss != "classification"
         project = embedding_loss and not any(p.requires_grad for p in pooler.parameters())
-        model = make_model(backbone, pooler, normalize=embedding_loss, project=project)
+        model = make_model(method_backbone(args.pooling, backbone), pooler, normalize=embedding_loss, project=project)
         result = fit(
             model,
             train,

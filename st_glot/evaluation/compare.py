@@ -15,7 +15,7 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.models.factory import make_model, make_pooler
+from st_glot.models.factory import make_model, make_pooler, method_backbone
 from st_glot.training.fit import FitResult, fit
 
 
@@ -32,7 +32,8 @@ def compare_poolers(
     """Yield ``(method, fit result, trained model)`` for each pooling method in turn.
 
     Args:
-        backbone: the frozen backbone shared by all methods.
+        backbone: the frozen backbone shared by all methods (``"prompteol"`` reads it through
+            PromptEOL's template: :func:`~st_glot.models.factory.method_backbone`).
         train, evaluation: datasets in :func:`st_glot.training.fit.fit`'s format.
         methods: names from :data:`st_glot.models.factory.POOLINGS`.
         loss: the :func:`~st_glot.training.fit.fit` loss. With an embedding loss (``cosine``,
@@ -46,6 +47,6 @@ def compare_poolers(
         torch.manual_seed(seed)
         pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
         embedding_loss = loss != "classification"
-        model = make_model(backbone, pooler, normalize=embedding_loss, project=embedding_loss)
+        model = make_model(method_backbone(method, backbone), pooler, normalize=embedding_loss, project=embedding_loss)
         result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **fit_kwargs)
         yield method, result, model

@@ -40,8 +40,10 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
     Covers the model's name, a BLAKE2 hash of every parameter and buffer (names,
     shapes, dtypes and bytes), the tokenizer (its full serialisation when it is a
     fast tokenizer, otherwise its vocabulary and settings), ``max_seq_length``,
-    padding side, the cache dtype and the prompt. The token-state cache keys
-    its folders by this dict plus its own format version.
+    padding side, the cache dtype, the prompt and, for a backbone with a prompt
+    template (:class:`~st_glot.models.templated.TemplatedTransformer`), the
+    template. The token-state cache keys its folders by this dict plus its own
+    format version.
     """
     weights = hashlib.blake2b(digest_size=16)
     for name, tensor in sorted(backbone.state_dict().items()):
@@ -59,7 +61,7 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
     else:
         tokenizer_text = ""
     config = getattr(backbone, "config", None)
-    return {
+    fingerprint = {
         "model": getattr(config, "_name_or_path", type(backbone).__name__),
         "weights": weights.hexdigest(),
         "tokenizer": hashlib.blake2b(tokenizer_text.encode("utf-8"), digest_size=16).hexdigest(),
@@ -68,6 +70,10 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
         "dtype": dtype,
         "prompt": prompt,
     }
+    template = getattr(backbone, "template", None)
+    if template is not None:  # absent without a template, so plain backbones keep their cache folders
+        fingerprint["template"] = template
+    return fingerprint
 
 
 def backbone_id(model: SentenceTransformer) -> str:

