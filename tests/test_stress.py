@@ -123,3 +123,16 @@ def test_backbone_label_names_result_tables():
     assert backbone_label("org/model-x") == "model-x"
     assert backbone_label("/models/llama/") == "llama"
     assert backbone_label("/models/llama", "llama-7b.Q4_0.gguf") == "llama-7b.Q4_0"
+
+
+def test_stress_test_refuses_a_file_as_output_before_any_work(tmp_path, monkeypatch):
+    import st_glot.models.backbones as backbones
+
+    monkeypatch.setattr(backbones, "load_backbone", lambda *a, **k: pytest.fail("the backbone was loaded"))
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    with pytest.raises(
+        SystemExit, match=r"st-glot stress-test: Output folder '.*results\.txt': .* is a file, not a folder"
+    ):
+        main(["stress-test", "--output", str(target)])
+    assert target.read_text() == "keep me"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 from st_glot.cli.args import (
     add_backbone_arguments,
@@ -13,8 +14,10 @@ from st_glot.cli.args import (
     comma_list,
     glot_kwargs,
 )
+from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
 from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, POOLINGS
+from st_glot.utils.io import atomic_output_dir
 
 
 def register(subparsers) -> None:
@@ -75,11 +78,26 @@ def stress_glot_kwargs(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the output folder and load the backbone (one-line errors), then run; the folder is written whole."""
+    from st_glot.models.backbones import load_backbone
+
+    with ExitStack() as stack:
+        with user_errors("stress-test"):
+            output = stack.enter_context(atomic_output_dir(args.output))
+            backbone = load_backbone(
+                args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
+            )
+        _run(args, backbone, output)
+    print(f"\nwrote {args.output}/results.json, results.md, accuracy.png")
+    return 0
+
+
+def _run(args: argparse.Namespace, backbone, output: Path) -> None:
+    """Train and score every method, print the table, write the results into ``output``."""
     from st_glot.evaluation.stress.run import StressTestConfig, format_table, run_stress_test, write_results
     from st_glot.explain.write import write_explanations
-    from st_glot.models.backbones import backbone_label, load_backbone
+    from st_glot.models.backbones import backbone_label
 
-    backbone = load_backbone(args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype)
     config = StressTestConfig(
         ratios=args.ratios,
         methods=args.methods,
@@ -99,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     records, last = run_stress_test(backbone, config, progress=not args.quiet)
     glot_config = last["glot"][0][1].get_config_dict() if "glot" in last else None
     summary = write_results(
-        args.output,
+        str(output),
         config,
         backbone_label(args.backbone, args.gguf_file),
         records,
@@ -111,10 +129,9 @@ def run(args: argparse.Namespace) -> int:
         write_explanations(
             model,
             [s.text for s in samples[: args.explain]],
-            os.path.join(args.output, "explanations"),
+            str(output / "explanations"),
             labels=[f"label {s.label}" for s in samples[: args.explain]],
         )
     print()
     print(format_table(summary))
-    print(f"\nwrote {args.output}/results.json, results.md, accuracy.png ({time.perf_counter() - start:.0f} s)")
-    return 0
+    print(f"({time.perf_counter() - start:.0f} s)")
