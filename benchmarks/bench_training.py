@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
+import json
 import os
 import pstats
 import tempfile
@@ -177,10 +178,11 @@ def _split_profile(stats: pstats.Stats, total_key: tuple[str, str]) -> dict[str,
     return parts
 
 
-def profile_epoch(name: str, data_dir: str, cache_root: str) -> dict[str, float]:
-    """One epoch of :func:`st_glot.fit` (CoSENT, batch 32, recommended GLOT) on cached STS-B train states,
-    under cProfile; the cache is filled first, outside the profile."""
+def profile_epoch(name: str, data_dir: str, cache_root: str, rows: int | None = None) -> dict[str, float]:
+    """One epoch of :func:`st_glot.fit` (CoSENT, batch 32, recommended GLOT) on cached STS-B train states
+    (the first ``rows`` pairs, all by default), under cProfile; the cache is filled first, outside the profile."""
     train, _ = load_task("stsb", data_dir)
+    train = train.select(range(min(rows or len(train), len(train))))
     backbone = load_backbone(BACKBONES[name], max_seq_length=128)
     torch.manual_seed(0)
     model = make_model(backbone, GLOTPooling(backbone.get_embedding_dimension()), device="cpu")
@@ -195,11 +197,16 @@ def profile_epoch(name: str, data_dir: str, cache_root: str) -> dict[str, float]
     profiler.disable()
     parts = _split_profile(pstats.Stats(profiler), ("trainer.py", "train"))
     parts["steps"] = -(-len(train) // 32)
+    parts["pooler share"] = (parts["pooler forward"] + parts["backward (pooler + loss)"]) / parts["total"]
     return parts
 
 
 def write_profile(profiles: dict[str, dict[str, float]]) -> None:
-    """``results/training_profile.md`` (a table per backbone) and ``training_profile.json``."""
+    """``results/training_profile.md`` (a table per backbone) and ``training_profile.json``; backbones
+    profiled before and not in ``profiles`` are kept."""
+    previous = RESULTS / "training_profile.json"
+    if previous.exists():
+        profiles = {**json.loads(previous.read_text(encoding="utf-8"))["profiles"], **profiles}
     lines = ["# Where an epoch of fit spends its time", ""]
     lines.append(
         "One epoch of `st_glot.fit` (CoSENT, batch 32, recommended GLOT, random batches) on cached STS-B "
@@ -208,10 +215,13 @@ def write_profile(profiles: dict[str, dict[str, float]]) -> None:
     )
     for name, parts in profiles.items():
         total = parts["total"]
-        lines += ["", f"## {name} ({parts['steps']} steps, {1e3 * total / parts['steps']:.1f} ms/step)", ""]
+        steps = f"{parts['steps']} steps, {1e3 * total / parts['steps']:.1f} ms/step"
+        lines += ["", f"## {name} ({steps}, pooler fwd + bwd {100 * parts['pooler share']:.0f} % of the step)", ""]
+        if parts["steps"] < 180:
+            lines += [f"The first {32 * parts['steps']} STS-B train pairs (`--profile-rows`).", ""]
         lines += ["| part | s/epoch | ms/step | share |", "|---|---|---|---|"]
         for label, seconds in parts.items():
-            if label not in ("total", "steps"):
+            if label not in ("total", "steps", "pooler share"):
                 share = f"{100 * seconds / total:.1f} %"
                 lines.append(f"| {label} | {seconds:.2f} | {1e3 * seconds / parts['steps']:.2f} | {share} |")
     text = "\n".join(lines) + "\n"
@@ -230,11 +240,13 @@ def main() -> None:
         "--profile", action="store_true", help="only profile one epoch of fit per backbone (training_profile.md)"
     )
     parser.add_argument("--cache-dir", default=None, help="token-state cache for --profile (default: a temporary one)")
+    parser.add_argument("--profile-rows", type=int, default=None, help="STS-B train pairs for --profile (default all)")
     args = parser.parse_args()
     if args.profile:
         with tempfile.TemporaryDirectory() as scratch:
             root = args.cache_dir or scratch
-            write_profile({name: profile_epoch(name, args.data_dir, root) for name in args.backbones.split(",")})
+            names = args.backbones.split(",")
+            write_profile({name: profile_epoch(name, args.data_dir, root, args.profile_rows) for name in names})
         return
     steps_per_epoch = -(-5749 // 32)
     rows, payload = [], {"steps_per_epoch": steps_per_epoch}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from graph_helpers import to_sparse
 from torch_geometric.utils import dense_to_sparse
 
-from st_glot.nn.graph import build_token_graph, cosine_similarity_matrix
+from st_glot.nn.graph import build_token_graph, cosine_similarity_matrix, sequence_normalize, unit_states
+from st_glot.nn.inputs import PackedTokens
 
 
 def _inputs():
@@ -86,3 +88,22 @@ def test_bad_graph_norm():
         ValueError, match=r"Invalid graph_norm: 'pca'. Valid values are: \('none', 'center', 'standardize'\)"
     ):
         build_token_graph(torch.randn(1, 3, 4), torch.ones(1, 3), tau=0.3, graph_norm="pca")
+
+
+@pytest.mark.parametrize("mode", ["none", "center", "standardize"])
+def test_similarity_ignores_padding_values_and_matches_unit_states(mode):
+    """Any finite padding gives the same similarities between valid tokens as zero padding, and they equal
+    the dot products of unit_states; packed sequence_normalize equals the padded one on the valid rows."""
+    x, valid = _inputs()
+    zeroed = x.masked_fill(~valid.unsqueeze(-1), 0.0)
+    garbage = torch.where(valid.unsqueeze(-1), x, 1e3 * torch.randn_like(x))
+    pair = valid.unsqueeze(2) & valid.unsqueeze(1)
+    unit = unit_states(zeroed, valid, mode)
+    expected = (unit @ unit.transpose(1, 2))[pair]
+    for states in (zeroed, garbage):
+        torch.testing.assert_close(cosine_similarity_matrix(states, valid, mode)[pair], expected, atol=1e-6, rtol=0)
+    packing = PackedTokens.from_mask(valid)
+    packed = sequence_normalize(packing.pack(garbage), valid, mode, packing)
+    torch.testing.assert_close(packed, sequence_normalize(zeroed, valid, mode)[valid], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(packing.pad(packed)[valid], packed)
+    assert not packing.pad(packed)[~valid].any()
