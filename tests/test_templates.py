@@ -9,7 +9,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot.cli.main import main
-from st_glot.hub.identity import backbone_fingerprint
+from st_glot.hub.identity import backbone_fingerprint, model_name
 from st_glot.models.backbones import load_backbone
 from st_glot.models.factory import make_model, make_pooler, method_backbone
 from st_glot.models.templated import TemplatedTransformer
@@ -81,6 +81,8 @@ def test_save_and_load_keep_the_template_and_the_encodings(folder, request, tmp_
     assert torch.equal(loaded.encode(texts, convert_to_tensor=True), before)
     plain = make_model(load_backbone(path), make_pooler("mean", backbone), device="cpu")
     assert not torch.allclose(plain.encode(texts, convert_to_tensor=True), before, atol=1e-3)
+    # The content-derived name (MTEB's results key) tells the templated model from the plain one, and survives a save.
+    assert model_name(loaded) == model_name(model) != model_name(plain)
 
 
 def test_cache_folder_is_per_template(tiny_llama_dir, tmp_path):
