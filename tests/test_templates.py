@@ -171,3 +171,29 @@ def test_cli_template_reaches_the_saved_model(tiny_llama_dir, tmp_path, capsys):
         train("bad", "--template", "no slot here")
     assert "has 0 {text} slots" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_compare_trains_prompteol_on_its_own_templated_states(tiny_llama_dir, tmp_path):
+    from st_glot.evaluation.compare import compare_poolers
+
+    pairs = [("cat sat on the mat", "the cat sat", 0.9), ("red fox", "blue box", 0.1), ("a dog", "the dog", 0.8)] * 4
+    data = Dataset.from_dict({k: list(v) for k, v in zip(("sentence1", "sentence2", "score"), zip(*pairs))})
+    backbone = load_backbone(tiny_llama_dir)
+    runs = {
+        method: (result, model)
+        for method, result, model in compare_poolers(
+            backbone,
+            data,
+            data,
+            ["prompteol", "mean"],
+            loss="cosent",
+            epochs=1,
+            batch_size=4,
+            cache_dir=tmp_path,
+            show_progress_bar=False,
+        )
+    }
+    (eol_result, eol), (mean_result, mean) = runs["prompteol"], runs["mean"]
+    assert eol[0].template == PROMPTEOL_TEMPLATE and not isinstance(mean[0], TemplatedTransformer)
+    assert eol_result.cache_dir != mean_result.cache_dir  # each reads the states of its own text
+    assert [type(m).__name__ for m in eol] == ["TemplatedTransformer", "Pooling", "Dense", "Normalize"]
