@@ -16,7 +16,7 @@ from st_glot.cli.args import (
     glot_kwargs,
 )
 from st_glot.evaluation.tasks import GLUE_TASKS, PAPER_ROWS, TASKS
-from st_glot.utils.choices import POOLINGS
+from st_glot.utils.choices import PAPER_POOLINGS, POOLINGS
 
 
 def register(subparsers) -> None:
@@ -32,8 +32,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--pooling",
         type=comma_list(valid=POOLINGS, what="pooling(s)"),
-        default=list(POOLINGS),
-        help=f"comma-separated, from {','.join(POOLINGS)}",
+        default=list(PAPER_POOLINGS),
+        help=f"comma-separated, from {','.join(POOLINGS)} (default: {','.join(PAPER_POOLINGS)})",
     )
     parser.add_argument(
         "--data-dir", default=None, help="offline data folder (cola/, sst2/, stsb/, mrpc/); default: the Hub"

@@ -16,7 +16,7 @@ from st_glot.cli.args import (
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
-from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, POOLINGS
+from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, PAPER_POOLINGS, POOLINGS
 from st_glot.utils.io import atomic_output_dir
 
 
@@ -33,8 +33,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--methods",
         type=comma_list(valid=POOLINGS, what="method(s)"),
-        default=list(POOLINGS),
-        help=f"comma-separated, from {','.join(POOLINGS)}",
+        default=list(PAPER_POOLINGS),
+        help=f"comma-separated, from {','.join(POOLINGS)} (default: {','.join(PAPER_POOLINGS)})",
     )
     parser.add_argument(
         "--generator",

@@ -31,6 +31,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Pooling methods :func:`~st_glot.models.factory.make_pooler` builds. ``"prompteol"`` is the last token
 #: of the text in PromptEOL's template (:func:`~st_glot.models.factory.method_backbone` adds the template).
 POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls", "prompteol")
+#: The poolers the paper compares, run by default by ``st-glot stress-test`` and ``st-glot glue``
+#: (``prompteol``, a decoder baseline, is added with ``--methods`` / ``--pooling``).
+PAPER_POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
 #: Losses of :func:`~st_glot.training.fit.fit`.
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 #: Storage dtypes of the token-state cache.

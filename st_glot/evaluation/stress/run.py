@@ -29,6 +29,7 @@ from st_glot.evaluation.stress.data import (
     word_token_counter,
 )
 from st_glot.training.cache import DEFAULT_CACHE_DIR
+from st_glot.utils.choices import PAPER_POOLINGS
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class StressTestConfig:
     """Settings of one stress-test run (see ``st-glot stress-test --help``)."""
 
     ratios: Sequence[float] = DISTRACTOR_RATIOS
-    methods: Sequence[str] = ("glot", "adapool", "mean", "max", "cls")
+    methods: Sequence[str] = PAPER_POOLINGS
     generator: str = "balanced"
     train_size: int = 1000
     eval_size: int = 400
