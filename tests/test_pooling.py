@@ -223,6 +223,16 @@ def test_packing_is_used_on_padded_batches_only():
     assert PackedTokens.from_mask(torch.ones(4, 12, dtype=torch.bool)) is None  # nothing to save: padded form
 
 
+def test_training_on_states_made_in_inference_mode():
+    """Backbone states computed under torch.inference_mode() can still train the pooler (no padding: nothing copied)."""
+    with torch.inference_mode():
+        x = torch.randn(2, 5, 16)
+    pool = GLOTPooling.from_preset("paper", 16, hidden_dim=8)  # no input norm: the states reach the GNN as given
+    z, _ = _pool({"token_embeddings": x, "attention_mask": torch.ones(2, 5)}, pool)
+    z.square().sum().backward()
+    assert pool.readout.scorer[0].weight.grad.abs().sum() > 0
+
+
 def test_left_padding_and_batch_order_give_the_same_vectors():
     """Rows padded on the left, and the batch in another order, pool to the same vectors (packed path)."""
     x, mask = _batch()

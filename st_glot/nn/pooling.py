@@ -276,7 +276,12 @@ class GLOTPooling(SavableModule):
         """
         packing = PackedTokens.from_mask(valid) if backend == "dense" else None
         if packing is None:
-            states = token_embeddings if bool(valid.all()) else token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0)
+            if not bool(valid.all()):
+                states = token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0)  # (G, L, d), padding 0
+            elif token_embeddings.is_inference() and torch.is_grad_enabled():
+                states = token_embeddings.clone()  # states made under inference_mode: autograd must save them
+            else:
+                states = token_embeddings
         else:
             states = packing.pack(token_embeddings)  # (N, d)
         x = self._input_states(states, valid, packing)
