@@ -7,7 +7,7 @@ tokens with a small GNN, and reading them out with learned attention weights.
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Where each public name lives. Imported on first use, so that ``import st_glot`` (and the
 #: command line's ``--help``) loads no torch; loading a saved model imports only what it needs.

@@ -133,9 +133,9 @@ def test_identical_tokens_pool_to_the_single_token_vector(gnn):
 
 @pytest.mark.parametrize("gnn", ["gat", "gcn", "gin", "gine"])
 def test_orthogonal_tokens_are_pooled_as_isolated_nodes(gnn):
-    """No edges (tau=0.3, all cosines 0): each token's GNN output is its output alone."""
+    """No edges (raw cosine, tau=0.3, all cosines 0): each token's GNN output is its output alone."""
     torch.manual_seed(0)
-    pool = GLOTPooling(8, hidden_dim=4, gnn=gnn).eval()
+    pool = GLOTPooling.from_preset("paper", 8, hidden_dim=4, gnn=gnn).eval()
     x = (torch.eye(8) * torch.linspace(0.5, 3.0, 8).unsqueeze(1)).unsqueeze(0)  # (1, 8, 8) orthogonal rows
     z, weights = _pool(pool, x, torch.ones(1, 8))
     alone = torch.cat([_pool(pool, x[:, i : i + 1], torch.ones(1, 1))[0] for i in range(8)])  # (8, D)

@@ -1,6 +1,6 @@
 """``st-glot compare``: which pooler for my backbone and my data?
 
-Trains every pooling method (GLOT, AdaPool, mean, max, CLS) on your train data over a
+Trains every pooling method (GLOT, AdaPool, mean, max, CLS, PromptEOL) on your train data over a
 frozen backbone, for each seed, and scores each on your eval data. The backbone runs
 once: its token states go to the token-state cache and every method and seed reads
 them. Prints the table and the winner with its margin over the runner-up ("glot wins

@@ -8,6 +8,7 @@ Spearman, MRPC/QQP F1, accuracy elsewhere, ×100.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 from st_glot.evaluation.compare import compare_poolers
 from st_glot.evaluation.tasks import PAPER_ROWS, TASKS, load_task
 from st_glot.models.factory import make_model
+
+logger = logging.getLogger(__name__)
 
 METRIC_KEYS = {"spearman": "eval_spearman_cosine", "accuracy": "eval_accuracy", "f1": "eval_f1", "mcc": "eval_mcc"}
 
@@ -78,7 +81,7 @@ def run_glue(
                     "train_seconds": round(result.train_seconds, 1),
                 }
             )
-            print(f"{task_name:8s} {method:8s} {task.metric} {records[-1]['score']:.2f}", flush=True)
+            logger.info("%-8s %-8s %s %.2f", task_name, method, task.metric, records[-1]["score"])
         if task_name == "stsb":
             score = untrained_mean_spearman(
                 backbone, evaluation["sentence1"], evaluation["sentence2"], evaluation["score"]

@@ -355,8 +355,10 @@ class TokenStateCache:
         temporary files left by an interrupted writer."""
         self._shards, self._row_of = [], {}
         if clean:
-            for leftover in self.directory.glob("*.tmp-*"):
-                leftover.unlink(missing_ok=True)  # an interrupted write; its shard never counted
+            # An interrupted shard write; its shard never counted. (key.json is written outside the
+            # lock by whichever process opens the folder first: its temporary file is not ours to remove.)
+            for leftover in self.directory.glob("shard-*.tmp-*"):
+                leftover.unlink(missing_ok=True)
             for data_path in self.directory.glob("shard-*.bin"):
                 if not data_path.with_suffix(".json").exists():
                     data_path.unlink()  # its index was never written (a crash or a full disk): it never counted

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Table "STS-B: poolers on PromptEOL-templated SmolLM2-135M states" (benchmarks/README.md):
+# every pooler trained on the token states of the text wrapped in PromptEOL's template
+# (`This sentence : "{text}" means in one word:"`), STS-B train (seeded stratified 2000-pair sample), full
+# STS-B dev (1500 pairs), recommended GLOT preset, 3 epochs, lr 2e-4, seed 0. Parameter-free poolers
+# (mean, PromptEOL = last token) train a linear projection, as in the paper's STS-B set-up.
+#   benchmarks/stsb_smollm2_prompteol.sh [extra st-glot options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ST_GLOT=${ST_GLOT:-st-glot}
+DATA=${ST_GLOT_DATA:-../shared/data}
+mkdir -p benchmarks/logs
+log=benchmarks/logs/stsb_smollm2_prompteol.log
+cmd=("$ST_GLOT" glue --task stsb --data-dir "$DATA" --limit 2000 --backbone smollm2 --template prompteol
+     --pooling glot,adapool,mean,prompteol --epochs 3 --lr 2e-4 --seed 0
+     --output benchmarks/results/glue/smollm2-prompteol-stsb-limit2000 "$@")
+echo "+ ${cmd[*]}" | tee "$log"
+"${cmd[@]}" 2>&1 | tee -a "$log"
