@@ -9,28 +9,15 @@ from st_glot.utils.choices import (
     CACHE_DTYPE_NAMES,
     DEFAULT_CACHE_DIR,
     EDGE_WEIGHTS,
+    GLOT_OPTIONS,
     GNN_TYPES,
     GRAPH_NORMS,
     INPUT_NORMS,
     JK_MODES,
+    POOLINGS,
     PRESETS,
 )
 from st_glot.utils.templates import TEMPLATES, resolve_template
-
-#: GLOTPooling options with a command-line flag of the same name (``--hidden-dim`` → ``hidden_dim``).
-GLOT_OPTIONS: tuple[str, ...] = (
-    "hidden_dim",
-    "num_layers",
-    "gnn",
-    "jk",
-    "tau",
-    "edge_weight",
-    "heads",
-    "dropout",
-    "scorer_hidden",
-    "graph_norm",
-    "input_norm",
-)
 
 
 def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +107,30 @@ def add_training_arguments(
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"
     )
     group.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
+
+
+def fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`st_glot.fit` options named by :func:`add_training_arguments` (and ``--quiet``)."""
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "cache_dir": args.cache_dir,
+        "cache_dtype": args.cache_dtype,
+        "group_by_length": args.group_by_length,
+        "show_progress_bar": not args.quiet,
+    }
+
+
+def add_methods_argument(parser: argparse.ArgumentParser, flag: str, default: tuple[str, ...]) -> None:
+    """``flag`` (``--pooling`` or ``--methods``): comma-separated pooling methods, checked against POOLINGS."""
+    shown = "all" if default == POOLINGS else ",".join(default)
+    parser.add_argument(
+        flag,
+        type=comma_list(valid=POOLINGS, what="pooling method(s)"),
+        default=list(default),
+        help=f"comma-separated, from {','.join(POOLINGS)} (default: {shown})",
+    )
 
 
 def comma_list(cast=str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):

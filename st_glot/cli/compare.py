@@ -28,8 +28,10 @@ from contextlib import ExitStack
 from st_glot.cli.args import (
     add_backbone_arguments,
     add_glot_arguments,
+    add_methods_argument,
     add_training_arguments,
     comma_list,
+    fit_options,
     glot_kwargs,
 )
 from st_glot.evaluation.user_data import TASK_TYPES
@@ -75,12 +77,7 @@ def register(subparsers) -> None:
     data.add_argument(
         "--limit", type=int, default=None, help="a sample of N rows of each file (seeded, stratified by class)"
     )
-    parser.add_argument(
-        "--pooling",
-        type=comma_list(valid=POOLINGS, what="pooling(s)"),
-        default=list(POOLINGS),
-        help=f"comma-separated, from {','.join(POOLINGS)} (default: all)",
-    )
+    add_methods_argument(parser, "--pooling", POOLINGS)
     parser.add_argument(
         "--output", default="compare-results", help="folder for results.json, results.md and scores.png"
     )
@@ -131,13 +128,7 @@ def run(args: argparse.Namespace) -> int:
             args.pooling,
             args.seeds,
             glot_kwargs=glot_kwargs(args),
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            cache_dir=args.cache_dir,
-            cache_dtype=args.cache_dtype,
-            group_by_length=args.group_by_length,
-            show_progress_bar=not args.quiet,
+            **fit_options(args),
         ):
             records.append(record)
             print(f"seed {record['seed']}  {record['method']:8s} {metric} {record['score']:.2f}", flush=True)

@@ -11,12 +11,14 @@ from contextlib import ExitStack
 from st_glot.cli.args import (
     add_backbone_arguments,
     add_glot_arguments,
+    add_methods_argument,
     add_training_arguments,
     comma_list,
+    fit_options,
     glot_kwargs,
 )
 from st_glot.evaluation.tasks import GLUE_TASKS, PAPER_ROWS, TASKS
-from st_glot.utils.choices import PAPER_POOLINGS, POOLINGS
+from st_glot.utils.choices import PAPER_POOLINGS
 
 
 def register(subparsers) -> None:
@@ -29,12 +31,7 @@ def register(subparsers) -> None:
         default=["cola", "sst2", "stsb", "mrpc"],
         help=f"comma-separated, from {','.join(GLUE_TASKS)} (default cola,sst2,stsb,mrpc)",
     )
-    parser.add_argument(
-        "--pooling",
-        type=comma_list(valid=POOLINGS, what="pooling(s)"),
-        default=list(PAPER_POOLINGS),
-        help=f"comma-separated, from {','.join(POOLINGS)} (default: {','.join(PAPER_POOLINGS)})",
-    )
+    add_methods_argument(parser, "--pooling", PAPER_POOLINGS)
     parser.add_argument(
         "--data-dir", default=None, help="offline data folder (cola/, sst2/, stsb/, mrpc/); default: the Hub"
     )
@@ -79,13 +76,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             glot_kwargs=glot_kwargs(args),
             data=data,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            cache_dir=args.cache_dir,
-            cache_dtype=args.cache_dtype,
-            group_by_length=args.group_by_length,
-            show_progress_bar=not args.quiet,
+            **fit_options(args),
         )
         table = format_table(records, args.paper_backbone)
         settings = {k: v for k, v in vars(args).items() if k != "func"}

@@ -11,12 +11,13 @@ from st_glot.cli.args import (
     add_backbone_arguments,
     add_glot_arguments,
     add_group_by_length_argument,
+    add_methods_argument,
     comma_list,
     glot_kwargs,
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
-from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, PAPER_POOLINGS, POOLINGS
+from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, PAPER_POOLINGS
 from st_glot.utils.io import atomic_output_dir
 
 
@@ -30,12 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--ratios", type=comma_list(float), default=list(DISTRACTOR_RATIOS), help="comma-separated distractor ratios"
     )
-    parser.add_argument(
-        "--methods",
-        type=comma_list(valid=POOLINGS, what="method(s)"),
-        default=list(PAPER_POOLINGS),
-        help=f"comma-separated, from {','.join(POOLINGS)} (default: {','.join(PAPER_POOLINGS)})",
-    )
+    add_methods_argument(parser, "--methods", PAPER_POOLINGS)
     parser.add_argument(
         "--generator",
         choices=GENERATORS,

@@ -10,6 +10,7 @@ from st_glot.cli.args import (
     add_backbone_arguments,
     add_glot_arguments,
     add_training_arguments,
+    fit_options,
     glot_kwargs,
 )
 from st_glot.cli.errors import user_errors
@@ -90,16 +91,10 @@ def run(args: argparse.Namespace) -> int:
             train,
             loss=loss,
             eval_dataset=dev,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            cache_dir=args.cache_dir,
-            cache_dtype=args.cache_dtype,
             seed=args.seed,
-            group_by_length=args.group_by_length,
             output_dir=str(output),
             checkpoint_dir=args.checkpoint_dir,
-            show_progress_bar=not args.quiet,
+            **fit_options(args),
         )
         summary = {
             "task": args.task,

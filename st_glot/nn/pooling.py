@@ -32,7 +32,7 @@ from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
 from st_glot.nn.serialization import SavableModule
 from st_glot.utils.checks import check_choice, check_int
-from st_glot.utils.choices import INPUT_NORMS, PRESETS
+from st_glot.utils.choices import GLOT_OPTIONS, INPUT_NORMS, PRESETS
 
 Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
@@ -115,21 +115,7 @@ class GLOTPooling(SavableModule):
     1 over each sequence's valid tokens, zero on padding).
     """
 
-    config_keys = [
-        "embedding_dimension",
-        "hidden_dim",
-        "num_layers",
-        "gnn",
-        "jk",
-        "tau",
-        "edge_weight",
-        "heads",
-        "dropout",
-        "scorer_hidden",
-        "backend",
-        "graph_norm",
-        "input_norm",
-    ]
+    config_keys = ["embedding_dimension", *GLOT_OPTIONS, "backend"]
     #: Folders of format version 1 (st-glot 0.1, whose defaults were the paper's) that lack these keys
     #: load with these values, so they encode as they did.
     legacy_config_defaults = {"graph_norm": "none", "input_norm": "none"}

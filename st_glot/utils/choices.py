@@ -40,3 +40,19 @@ LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 CACHE_DTYPE_NAMES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 #: Root folder of the token-state cache.
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "st_glot")
+
+#: GLOTPooling's options besides ``embedding_dimension`` and ``backend``; each has a command-line flag
+#: of the same name (``--hidden-dim`` → ``hidden_dim``).
+GLOT_OPTIONS: tuple[str, ...] = (
+    "hidden_dim",
+    "num_layers",
+    "gnn",
+    "jk",
+    "tau",
+    "edge_weight",
+    "heads",
+    "dropout",
+    "scorer_hidden",
+    "graph_norm",
+    "input_norm",
+)
