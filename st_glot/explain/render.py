@@ -308,23 +308,11 @@ def render_png(explanation: Explanation, path: str | os.PathLike, max_edges: int
     bar_axes = fig.add_axes((_MARGIN / _WIDTH, 12.0 / height, 200.0 / _WIDTH, 8.0 / height))
     colorbar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=bar_axes, orientation="horizontal")
     colorbar.ax.tick_params(labelsize=7, length=2)
-    fig.text(
-        (_MARGIN + 210.0) / _WIDTH,
-        16.0 / height,
-        "readout weight: colour from lightest to heaviest token, bar height relative to the heaviest",
-        fontsize=8,
-        va="center",
-        color="#444",
-    )
+    legends = ["readout weight: colour from lightest to heaviest token, bar height relative to the heaviest"]
     if explanation.tau is not None:
-        fig.text(
-            (_MARGIN + 620.0) / _WIDTH,
-            16.0 / height,
-            "arcs: graph edges, darker = more similar; dashed = edge to another row",
-            fontsize=8,
-            va="center",
-            color="#444",
-        )
+        legends.append("arcs: graph edges, darker = more similar; dashed = edge to another row")
+    for left, legend in zip((_MARGIN + 210.0, _MARGIN + 620.0), legends):
+        fig.text(left / _WIDTH, 16.0 / height, legend, fontsize=8, va="center", color="#444")
     fig.savefig(path, dpi=dpi, facecolor="white")
 
 
