@@ -30,6 +30,22 @@ import torch
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+#: Columns of the full-window grid table (``vs_reference.json``), printed by the benchmark and by summarize.py.
+VS_REFERENCE_COLUMNS = [
+    "d",
+    "L",
+    "tau",
+    "edge_density",
+    "fwd_ours_ms",
+    "fwd_ref_ms",
+    "fwd_speedup",
+    "train_ours_ms",
+    "train_ref_ms",
+    "train_speedup",
+    "failure",
+]
+
+
 def corpus_text() -> str:
     """English prose from the standard library's module docstrings (deterministic, offline)."""
     import argparse  # noqa: E401

@@ -52,6 +52,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from _common import (
+    VS_REFERENCE_COLUMNS,
     anisotropic_states,
     comma_ints,
     edge_density,
@@ -375,20 +376,7 @@ def main() -> None:
             for tau in (0.3, 0.6, 0.8):
                 rows.append(run_cell(x, tau, args.repeats))
                 print(rows[-1], flush=True)
-    columns = [
-        "d",
-        "L",
-        "tau",
-        "edge_density",
-        "fwd_ours_ms",
-        "fwd_ref_ms",
-        "fwd_speedup",
-        "train_ours_ms",
-        "train_ref_ms",
-        "train_speedup",
-        "failure",
-    ]
-    print_table(rows, columns)
+    print_table(rows, VS_REFERENCE_COLUMNS)
     measured = [r[key] for r in rows for key in ("fwd_speedup", "train_speedup") if r[key] is not None]
     worst = min(measured, default=None)
     print(f"worst measured speedup over the grid: {worst:.2f}x" if worst is not None else "no cell had a baseline time")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from _common import RESULTS
+from _common import RESULTS, VS_REFERENCE_COLUMNS
 
 
 def table(rows: list[dict[str, object]], columns: list[str]) -> list[str]:
@@ -22,19 +22,7 @@ def table(rows: list[dict[str, object]], columns: list[str]) -> list[str]:
 SECTIONS = {
     "vs_reference": (
         "GLOTPooling vs the research code (B=32, h=128, K=2; speedup = reference time / ours)",
-        [
-            "d",
-            "L",
-            "tau",
-            "edge_density",
-            "fwd_ours_ms",
-            "fwd_ref_ms",
-            "fwd_speedup",
-            "train_ours_ms",
-            "train_ref_ms",
-            "train_speedup",
-            "failure",
-        ],
+        VS_REFERENCE_COLUMNS,
     ),
     "flops": (
         "Training step FLOP/s vs a 2048³ fp32 matmul, same run",
