@@ -48,5 +48,6 @@ def compare_poolers(
         pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
         embedding_loss = loss != "classification"
         model = make_model(method_backbone(method, backbone), pooler, normalize=embedding_loss, project=embedding_loss)
-        result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **fit_kwargs)
+        options = {"progress_label": f"Training {method}", **fit_kwargs}  # the method's name, not its pooling mode
+        result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **options)
         yield method, result, model
