@@ -297,3 +297,21 @@ def test_integer_classes_sort_numerically_and_limit_keeps_each_class(tmp_path):
     task = load_user_task(str(tmp_path / "data.jsonl"), str(tmp_path / "data.jsonl"), limit=5, seed=1)
     assert task.classes == ["2", "10"]  # not "10" < "2"
     assert len(task.train) == 5 and sorted(task.train["label"]) == [0, 0, 0, 1, 1]  # 6:4 → 3:2
+
+
+def test_learning_rate_grid_is_chosen_on_train_and_reported(tiny_bert_dir, tmp_path, capsys):
+    rows = [f"the {WORDS[i % 8]} fox sat,{'ab'[i % 2]}\n" for i in range(30)]
+    (tmp_path / "train.csv").write_text("text,label\n" + "".join(rows))
+    (tmp_path / "dev.csv").write_text("text,label\n" + "".join(rows[:10]))
+    argv = _argv(tiny_bert_dir, tmp_path, tmp_path / "train.csv", tmp_path / "dev.csv", "--seeds", "0")
+    argv += ["--pooling", "glot,mean", "--lr-grid", "1e-3,1e-2", "--epochs", "2", "--validation-fraction", "0.2"]
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert set(results["tuning"]) == {"glot", "mean"}
+    for record in results["records"]:
+        chosen = results["tuning"][record["method"]]
+        assert (record["learning_rate"], record["epochs"]) == (chosen["learning_rate"], chosen["epochs"])
+        curve = chosen["curves"][f"{chosen['learning_rate']:g}"]
+        assert chosen["score"] == max(max(c) for c in chosen["curves"].values()) == curve[chosen["epochs"] - 1]
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert "| classification | glot |" in text and "chosen" in text

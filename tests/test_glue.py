@@ -53,6 +53,7 @@ def test_glue_command(tiny_bert_dir, tmp_path):
     )
     assert code == 0
     records = json.loads((out / "results.json").read_text())["records"]
+    assert {r["seed"] for r in records if r["method"] != "mean (untrained)"} == {0}
     got = {(r["task"], r["method"]) for r in records}
     assert got == {("stsb", "glot"), ("stsb", "mean"), ("stsb", "mean (untrained)"), ("cola", "glot"), ("cola", "mean")}
     assert all(-100 <= r["score"] <= 100 for r in records)

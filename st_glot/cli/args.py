@@ -100,13 +100,36 @@ def add_training_arguments(
     else:
         default = ",".join(map(str, seeds))
         group.add_argument(
-            "--seeds", type=comma_list(int), default=list(seeds), help=f"comma-separated seeds (default {default})"
+            "--seeds",
+            "--seed",
+            type=comma_list(int),
+            default=list(seeds),
+            help=f"comma-separated seeds (default {default})",
         )
     add_group_by_length_argument(group)
     group.add_argument(
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"
     )
     group.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
+
+
+def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lr-grid`` and ``--validation-fraction``: :func:`st_glot.evaluation.tuning.tune` per method."""
+    group = parser.add_argument_group("fair tuning")
+    group.add_argument(
+        "--lr-grid",
+        type=comma_list(float),
+        default=None,
+        metavar="LR[,LR…]",
+        help="choose each method's learning rate from these, and its epochs (up to --epochs), on a validation "
+        "split carved from the training data, then train on all of it (default: --lr for every method)",
+    )
+    group.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="share of the training data held out for --lr-grid (default 0.1)",
+    )
 
 
 def fit_options(args: argparse.Namespace) -> dict[str, Any]:

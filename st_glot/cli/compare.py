@@ -30,6 +30,7 @@ from st_glot.cli.args import (
     add_glot_arguments,
     add_methods_argument,
     add_training_arguments,
+    add_tuning_arguments,
     comma_list,
     fit_options,
     glot_kwargs,
@@ -84,13 +85,14 @@ def register(subparsers) -> None:
     add_backbone_arguments(parser)
     add_glot_arguments(parser)
     add_training_arguments(parser, seeds=DEFAULT_SEEDS)
+    add_tuning_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the output folder and data, load the backbone, train and score; write the results folder whole."""
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.user_compare import run_comparison, write_results
+    from st_glot.evaluation.user_compare import run_comparison, tune_all, write_results
     from st_glot.evaluation.user_data import load_user_task
     from st_glot.models.backbones import backbone_label, load_backbone
     from st_glot.utils.io import atomic_output_dir
@@ -121,20 +123,32 @@ def run(args: argparse.Namespace) -> int:
             )
         start = time.perf_counter()
         metric = TASK_TYPES[task.task_type].metric
-        records = []
+        records, tunings = [], None
+        if args.lr_grid:
+            tunings = tune_all(
+                backbone,
+                task,
+                args.pooling,
+                args.lr_grid,
+                args.validation_fraction,
+                args.seeds[0],
+                glot_kwargs(args),
+                **fit_options(args),
+            )
         for record in run_comparison(
             backbone,
             task,
             args.pooling,
             args.seeds,
             glot_kwargs=glot_kwargs(args),
+            tunings=tunings,
             **fit_options(args),
         ):
             records.append(record)
             print(f"seed {record['seed']}  {record['method']:8s} {metric} {record['score']:.2f}", flush=True)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         label = backbone_label(args.backbone, args.gguf_file)
-        _, best, table = write_results(output, task, label, records, settings, time.perf_counter() - start)
+        _, best, table = write_results(output, task, label, records, settings, time.perf_counter() - start, tunings)
     print()
     print(table)
     print(f"\n{best['line']}")

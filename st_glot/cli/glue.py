@@ -13,6 +13,7 @@ from st_glot.cli.args import (
     add_glot_arguments,
     add_methods_argument,
     add_training_arguments,
+    add_tuning_arguments,
     comma_list,
     fit_options,
     glot_kwargs,
@@ -47,7 +48,8 @@ def register(subparsers) -> None:
     parser.add_argument("--output", default="glue-results", help="folder for results.json and results.md")
     add_backbone_arguments(parser)
     add_glot_arguments(parser)
-    add_training_arguments(parser)
+    add_training_arguments(parser, seeds=(0,))
+    add_tuning_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -56,33 +58,48 @@ def run(args: argparse.Namespace) -> int:
     from st_glot.cli.errors import user_errors
     from st_glot.evaluation.glue import format_table, run_glue
     from st_glot.evaluation.tasks import load_task
+    from st_glot.evaluation.tuning import format_tuning
     from st_glot.models.backbones import backbone_label, load_backbone
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
         with user_errors("glue"):
             output = stack.enter_context(atomic_output_dir(args.output))
-            data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seed) for task in args.task}
+            if not args.seeds:
+                raise ValueError("--seeds: give at least one seed, e.g. 0,1,2.")
+            data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seeds[0]) for task in args.task}
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
             )
         start = time.perf_counter()
-        records = run_glue(
+        records, tunings = run_glue(
             backbone,
             args.task,
             args.pooling,
             data_dir=args.data_dir,
             limit=args.limit,
-            seed=args.seed,
+            seeds=args.seeds,
             glot_kwargs=glot_kwargs(args),
             data=data,
+            lr_grid=args.lr_grid,
+            validation_fraction=args.validation_fraction,
             **fit_options(args),
         )
         table = format_table(records, args.paper_backbone)
+        if tunings:
+            table += (
+                f"\n\nLearning rate and epochs chosen on a validation split ({args.validation_fraction:g} of train, "
+            )
+            table += f"seed {args.seeds[0]}), best validation score ×100 per rate:\n\n{format_tuning(tunings)}"
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         with open(output / "results.json", "w", encoding="utf-8") as f:
             json.dump(
-                {"settings": settings, "seconds": round(time.perf_counter() - start, 1), "records": records},
+                {
+                    "settings": settings,
+                    "seconds": round(time.perf_counter() - start, 1),
+                    "records": records,
+                    "tuning": {task: {m: vars(t) for m, t in per.items()} for task, per in tunings.items()},
+                },
                 f,
                 indent=2,
             )

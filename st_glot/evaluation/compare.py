@@ -2,12 +2,12 @@
 
 The backbone runs once (the first method fills the token-state cache; the others
 read it), then each method trains a fresh pooler — and the task head — from the
-same seed. Used by ``st-glot stress-test`` and ``st-glot glue``.
+same seed. Used by ``st-glot stress-test``, ``glue`` and ``compare``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -18,6 +18,29 @@ from sentence_transformers.base.modules import Transformer
 from st_glot.models.factory import make_model, make_pooler, method_backbone
 from st_glot.training.fit import FitResult, fit
 
+#: The :func:`~st_glot.training.fit.fit` metric key of each reported metric.
+METRIC_KEYS: dict[str, str] = {
+    "spearman": "eval_spearman_cosine",
+    "accuracy": "eval_accuracy",
+    "f1": "eval_f1",
+    "mcc": "eval_mcc",
+}
+
+
+def fresh_model(
+    method: str, backbone: Transformer, loss: str, seed: int, glot_kwargs: dict[str, Any] | None = None
+) -> SentenceTransformer:
+    """A new model for ``method`` on ``backbone``, its pooler initialised from ``seed``.
+
+    With an embedding loss (``cosine``, ``cosent``, ``mnrl``) the pooler gets a trainable
+    linear projection and the output is normalised, as in the paper's STS-B set-up;
+    classification models are neither projected nor normalised.
+    """
+    torch.manual_seed(seed)
+    pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
+    embedding_loss = loss != "classification"
+    return make_model(method_backbone(method, backbone), pooler, normalize=embedding_loss, project=embedding_loss)
+
 
 def compare_poolers(
     backbone: Transformer,
@@ -27,6 +50,7 @@ def compare_poolers(
     loss: str,
     seed: int = 0,
     glot_kwargs: dict[str, Any] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
     **fit_kwargs: Any,
 ) -> Iterator[tuple[str, FitResult, SentenceTransformer]]:
     """Yield ``(method, fit result, trained model)`` for each pooling method in turn.
@@ -36,18 +60,16 @@ def compare_poolers(
             PromptEOL's template: :func:`~st_glot.models.factory.method_backbone`).
         train, evaluation: datasets in :func:`st_glot.training.fit.fit`'s format.
         methods: names from :data:`st_glot.models.factory.POOLINGS`.
-        loss: the :func:`~st_glot.training.fit.fit` loss. With an embedding loss (``cosine``,
-            ``cosent``, ``mnrl``) every method gets a trainable linear projection, as in the
-            paper's STS-B set-up; classification models are neither projected nor normalised.
+        loss: the :func:`~st_glot.training.fit.fit` loss (the model as in :func:`fresh_model`).
         seed: seeds the pooler's initialisation and the training order.
         glot_kwargs: :class:`~st_glot.GLOTPooling` options for ``"glot"``.
+        overrides: per method, :func:`~st_glot.training.fit.fit` options that replace ``fit_kwargs``
+            (e.g. the learning rate and epochs chosen by :func:`st_glot.evaluation.tuning.tune`).
         fit_kwargs: passed on to :func:`~st_glot.training.fit.fit`.
     """
     for method in methods:
-        torch.manual_seed(seed)
-        pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
-        embedding_loss = loss != "classification"
-        model = make_model(method_backbone(method, backbone), pooler, normalize=embedding_loss, project=embedding_loss)
-        options = {"progress_label": f"Training {method}", **fit_kwargs}  # the method's name, not its pooling mode
+        model = fresh_model(method, backbone, loss, seed, glot_kwargs)
+        # the bar names the method, not its pooling mode
+        options = {"progress_label": f"Training {method}", **fit_kwargs, **(overrides or {}).get(method, {})}
         result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **options)
         yield method, result, model

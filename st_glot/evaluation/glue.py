@@ -9,6 +9,7 @@ Spearman, MRPC/QQP F1, accuracy elsewhere, ×100.
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,13 +19,12 @@ from scipy.stats import spearmanr
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
-from st_glot.evaluation.compare import compare_poolers
+from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers
 from st_glot.evaluation.tasks import PAPER_ROWS, TASKS, load_task
+from st_glot.evaluation.tuning import Tuning, tune
 from st_glot.models.factory import make_model
 
 logger = logging.getLogger(__name__)
-
-METRIC_KEYS = {"spearman": "eval_spearman_cosine", "accuracy": "eval_accuracy", "f1": "eval_f1", "mcc": "eval_mcc"}
 
 
 def untrained_mean_spearman(
@@ -44,44 +44,87 @@ def run_glue(
     methods: Sequence[str],
     data_dir: str | None = None,
     limit: int | None = None,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     glot_kwargs: dict[str, Any] | None = None,
     data: Mapping[str, tuple[Dataset, Dataset]] | None = None,
+    lr_grid: Sequence[float] | None = None,
+    validation_fraction: float = 0.1,
     **fit_kwargs: Any,
-) -> list[dict[str, Any]]:
-    """Train and score every method on every task.
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Tuning]]]:
+    """Train and score every method on every task, for each seed.
 
     Args:
+        limit: a seeded sample of this many rows of each split (the first seed draws it).
+        seeds: each seeds the poolers' initialisation and the training order.
         data: ``(train, eval)`` per task, already loaded (e.g. to check the files before the
             backbone runs); a task missing from it is loaded with :func:`load_task`.
+        lr_grid: if given, each method's learning rate and epochs (at most ``epochs``) are chosen
+            per task on a validation split of the training set (:func:`~st_glot.evaluation.tuning.tune`,
+            with the first seed), then every seed trains on the whole training set with them.
+        validation_fraction: the share of each training set held out for that choice.
 
     Returns:
-        One record per (task, method): ``task``, ``method``, ``metric``, ``score`` (×100),
-        ``train_rows``, ``eval_rows``, ``train_seconds``; for STS-B also the untrained
-        mean-pooling baseline as method ``"mean (untrained)"``.
+        The records, one per (task, method, seed): ``task``, ``method``, ``seed``, ``metric``,
+        ``score`` (×100), ``learning_rate``, ``epochs``, ``train_rows``, ``eval_rows``,
+        ``train_seconds`` and ``losses`` (the mean training loss of each epoch); for STS-B also
+        the untrained mean-pooling baseline as method ``"mean (untrained)"``. And the tunings,
+        per task and method (empty without ``lr_grid``).
     """
-    records = []
+    records, tunings = [], {}
     for task_name in tasks:
         task = TASKS[task_name]
         if data is not None and task_name in data:
             train, evaluation = data[task_name]
         else:
-            train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seed)
-        for method, result, _ in compare_poolers(
-            backbone, train, evaluation, methods, loss=task.loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
-        ):
-            records.append(
-                {
-                    "task": task_name,
-                    "method": method,
-                    "metric": task.metric,
-                    "score": 100 * result.metrics[METRIC_KEYS[task.metric]],
-                    "train_rows": len(train),
-                    "eval_rows": len(evaluation),
-                    "train_seconds": round(result.train_seconds, 1),
-                }
+            train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seeds[0])
+        metric_key = METRIC_KEYS[task.metric]
+        if lr_grid:
+            tunings[task_name] = {
+                method: tune(
+                    backbone,
+                    train,
+                    method,
+                    task.loss,
+                    metric_key,
+                    lr_grid,
+                    validation_fraction,
+                    seeds[0],
+                    glot_kwargs,
+                    **fit_kwargs,
+                )
+                for method in methods
+            }
+        overrides = {method: tuning.fit_kwargs() for method, tuning in tunings.get(task_name, {}).items()}
+        for seed in seeds:
+            runs = compare_poolers(
+                backbone,
+                train,
+                evaluation,
+                methods,
+                loss=task.loss,
+                seed=seed,
+                glot_kwargs=glot_kwargs,
+                overrides=overrides,
+                **fit_kwargs,
             )
-            logger.info("%-8s %-8s %s %.2f", task_name, method, task.metric, records[-1]["score"])
+            for method, result, _ in runs:
+                chosen = {**fit_kwargs, **overrides.get(method, {})}
+                records.append(
+                    {
+                        "task": task_name,
+                        "method": method,
+                        "seed": seed,
+                        "metric": task.metric,
+                        "score": 100 * result.metrics[metric_key],
+                        "learning_rate": chosen.get("learning_rate"),
+                        "epochs": chosen.get("epochs"),
+                        "train_rows": len(train),
+                        "eval_rows": len(evaluation),
+                        "train_seconds": round(result.train_seconds, 1),
+                        "losses": [entry["loss"] for entry in result.history if "loss" in entry],
+                    }
+                )
+                logger.info("%-8s %-8s seed %d %s %.2f", task_name, method, seed, task.metric, records[-1]["score"])
         if task_name == "stsb":
             score = untrained_mean_spearman(
                 backbone, evaluation["sentence1"], evaluation["sentence2"], evaluation["score"]
@@ -90,25 +133,45 @@ def run_glue(
                 {
                     "task": task_name,
                     "method": "mean (untrained)",
+                    "seed": None,
                     "metric": "spearman",
                     "score": score,
+                    "learning_rate": None,
+                    "epochs": 0,
                     "train_rows": 0,
                     "eval_rows": len(evaluation),
                     "train_seconds": 0.0,
+                    "losses": [],
                 }
             )
-    return records
+    return records, tunings
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """``(task, method) → (mean, sample std (0 for one run), runs)`` of the scores."""
+    scores: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        scores.setdefault((r["task"], r["method"]), []).append(r["score"])
+    return {key: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v)) for key, v in scores.items()}
 
 
 def format_table(records: list[dict[str, Any]], paper_backbone: str | None = None) -> str:
-    """Markdown table: methods × tasks (scores ×100), with the paper's rows for ``paper_backbone`` below."""
+    """Markdown table: methods × tasks (scores ×100; mean ± std over seeds when there are several), with the
+    paper's rows for ``paper_backbone`` below."""
     tasks = list(dict.fromkeys(r["task"] for r in records))
     methods = list(dict.fromkeys(r["method"] for r in records))
-    score = {(r["task"], r["method"]): r["score"] for r in records}
+    stats = summarise(records)
     metric = {r["task"]: r["metric"] for r in records}
+
+    def cell(key: tuple[str, str]) -> str:
+        if key not in stats:
+            return ""
+        mean, std, runs = stats[key]
+        return f"{mean:.2f} ± {std:.2f}" if runs > 1 else f"{mean:.2f}"
+
     lines = ["| method | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |", "|---|" + "---|" * len(tasks)]
     for m in methods:
-        lines.append(f"| {m} | " + " | ".join(f"{score[(t, m)]:.2f}" if (t, m) in score else "" for t in tasks) + " |")
+        lines.append(f"| {m} | " + " | ".join(cell((t, m)) for t in tasks) + " |")
     for m, row in PAPER_ROWS.get(paper_backbone or "", {}).items():
         lines.append(
             f"| paper {paper_backbone} {m} | " + " | ".join(f"{row[t]:.2f}" if t in row else "" for t in tasks) + " |"

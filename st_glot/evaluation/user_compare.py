@@ -20,18 +20,12 @@ from typing import Any
 
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.compare import compare_poolers
+from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers
+from st_glot.evaluation.tuning import Tuning, format_tuning, tune
 from st_glot.evaluation.user_data import TASK_TYPES, UserTask
 
 logger = logging.getLogger(__name__)
 
-#: The :func:`~st_glot.training.fit.fit` metric key of each reported metric.
-METRIC_KEYS: dict[str, str] = {
-    "spearman": "eval_spearman_cosine",
-    "accuracy": "eval_accuracy",
-    "f1": "eval_f1",
-    "mcc": "eval_mcc",
-}
 #: Margins (points) below this are a tie.
 TIE_POINTS = 0.05
 
@@ -42,6 +36,7 @@ def run_comparison(
     methods: Sequence[str],
     seeds: Sequence[int],
     glot_kwargs: dict[str, Any] | None = None,
+    tunings: dict[str, Tuning] | None = None,
     **fit_kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per (seed, method) as it finishes.
@@ -57,8 +52,11 @@ def run_comparison(
         methods: names from :data:`st_glot.utils.choices.POOLINGS`.
         seeds: each seeds the poolers' initialisation and the training order.
         glot_kwargs: :class:`~st_glot.GLOTPooling` options.
+        tunings: per method, the learning rate and epochs to train with (:func:`tune_all`);
+            records then also hold ``learning_rate`` and ``epochs``.
         fit_kwargs: passed on to :func:`~st_glot.training.fit.fit` (epochs, learning rate, cache …).
     """
+    overrides = {method: tuning.fit_kwargs() for method, tuning in (tunings or {}).items()}
     kind = TASK_TYPES[task.task_type]
     for seed in seeds:
         runs = compare_poolers(
@@ -69,6 +67,7 @@ def run_comparison(
             loss=kind.loss,
             seed=seed,
             glot_kwargs=glot_kwargs,
+            overrides=overrides,
             **fit_kwargs,
         )
         for method, result, model in runs:
@@ -80,11 +79,34 @@ def run_comparison(
                 "metrics": metrics,
                 "train_seconds": round(result.train_seconds, 2),
                 "precompute_seconds": round(result.precompute_seconds, 2),
+                **overrides.get(method, {}),
             }
             if method == "glot":
                 record["glot_config"] = model[1].get_config_dict()
             logger.info("seed %d %s %s %.2f", seed, method, kind.metric, record["score"])
             yield record
+
+
+def tune_all(
+    backbone: Transformer,
+    task: UserTask,
+    methods: Sequence[str],
+    learning_rates: Sequence[float],
+    fraction: float,
+    seed: int,
+    glot_kwargs: dict[str, Any] | None = None,
+    **fit_kwargs: Any,
+) -> dict[str, Tuning]:
+    """Each method's learning rate and epochs, chosen on a validation split of ``task.train``
+    (:func:`~st_glot.evaluation.tuning.tune`)."""
+    kind = TASK_TYPES[task.task_type]
+    key = METRIC_KEYS[kind.metric]
+    return {
+        method: tune(
+            backbone, task.train, method, kind.loss, key, learning_rates, fraction, seed, glot_kwargs, **fit_kwargs
+        )
+        for method in methods
+    }
 
 
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -176,17 +198,23 @@ def write_results(
     records: Sequence[dict[str, Any]],
     settings: dict[str, Any],
     seconds: float,
+    tunings: dict[str, Tuning] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], str]:
     """Write ``results.json``, ``results.md`` and ``scores.png`` into ``folder``; return summary, winner, table.
 
     ``results.json`` holds ``backbone``, ``task_type``, ``metric``, the data (sources, rows,
     columns, classes), ``seeds``, ``settings`` (the options as given), ``glot_config``,
-    ``seconds``, ``methods`` (:func:`summarise`), ``winner`` (:func:`winner`) and every record.
+    ``seconds``, ``methods`` (:func:`summarise`), ``winner`` (:func:`winner`), ``tuning`` (per method, the
+    chosen learning rate and epochs and the validation curves; null without ``tunings``) and every record.
+    With ``tunings``, ``results.md`` and the returned table also show the choices.
     """
     metric = TASK_TYPES[task.task_type].metric
     summary = summarise(records)
     best = winner(summary)
     table = format_table(summary, metric)
+    if tunings:
+        table += "\n\nLearning rate and epochs chosen on a validation split of the training data (×100):\n\n"
+        table += format_tuning({task.task_type: tunings})
     glot_config = next((r["glot_config"] for r in records if "glot_config" in r), None)
     payload = {
         "backbone": backbone_name,
@@ -206,6 +234,7 @@ def write_results(
         "seconds": round(seconds, 1),
         "methods": summary,
         "winner": best,
+        "tuning": {method: vars(t) for method, t in tunings.items()} if tunings else None,
         "records": [{k: v for k, v in r.items() if k != "glot_config"} for r in records],
     }
     folder = os.fspath(folder)

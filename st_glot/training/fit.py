@@ -92,6 +92,8 @@ class FitResult:
         train_seconds: wall time of the training loop.
         texts_computed: texts the backbone ran on in this call (0 when all were cached).
         cache_dir: the cache folder used, or None when ``use_cache=False``.
+        history: one entry per finished epoch, ``{"epoch": e, "loss": mean training loss, …}``
+            plus the evaluation metrics of that epoch when ``eval_every_epoch`` (learning curves).
     """
 
     head: LinearHead | None
@@ -100,6 +102,7 @@ class FitResult:
     train_seconds: float = 0.0
     texts_computed: int = 0
     cache_dir: str | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def text_columns(dataset: Dataset) -> list[str]:
@@ -211,7 +214,7 @@ def fit(
         loss_module, result.head = _make_loss(loss, stand_in, train_dataset, columns, num_labels)
         evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
         start = time.perf_counter()
-        result.metrics = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
+        result.metrics, result.history = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
         result.train_seconds = time.perf_counter() - start
         record_training(
             model,
@@ -392,9 +395,9 @@ def _train(
     evaluator,
     schedule: _Schedule,
     sampler: partial | None,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Run sentence-transformers' trainer (resuming from the last checkpoint in
-    ``schedule.checkpoint_dir``, if any); return the final evaluation's metrics."""
+    ``schedule.checkpoint_dir``, if any); return the final evaluation's metrics and the per-epoch history."""
     head = getattr(loss_module, "head", None)
     evaluate = evaluator is not None and schedule.eval_every_epoch
     with tempfile.TemporaryDirectory(prefix="st-glot-") as scratch:
@@ -421,7 +424,7 @@ def _train(
             raise TrainingInterrupted(_last_checkpoint(schedule.checkpoint_dir, with_head=head is not None)) from None
         finally:
             progress.close()  # also when interrupted, so that what follows starts on a new line
-        return evaluator(model) if evaluator is not None else {}
+        return (evaluator(model) if evaluator is not None else {}), progress.history
 
 
 def _join_process_group(model: SentenceTransformer) -> int:
@@ -438,7 +441,8 @@ def _join_process_group(model: SentenceTransformer) -> int:
 
 class _TrainingProgress(TrainerCallback):
     """One bar over the training steps, labelled with the method, showing the last epoch's loss;
-    the trainer's logs go to :data:`logger` (INFO), without figures that would mislead.
+    the trainer's logs go to :data:`logger` (INFO), without figures that would mislead, and each
+    epoch's loss and evaluation metrics to :attr:`history` (one dict per epoch).
 
     Dropped: ``grad_norm`` when a head trains (the trainer measures the model's parameters
     only, not the head's), the evaluation speeds (the trainer divides by the rows of an
@@ -451,6 +455,7 @@ class _TrainingProgress(TrainerCallback):
         if has_head:
             self.hidden.add("grad_norm")
         self.bar: tqdm | None = None
+        self.history: list[dict[str, float]] = []
 
     def on_train_begin(self, args, state, control, **kwargs) -> None:
         self.bar = tqdm(
@@ -467,6 +472,13 @@ class _TrainingProgress(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         shown = {k: v for k, v in (logs or {}).items() if k not in self.hidden}
+        if "epoch" in shown and "train_runtime" not in shown:  # per epoch: a training log, then an evaluation log
+            epoch = round(shown["epoch"])
+            if not self.history or self.history[-1]["epoch"] != epoch:
+                self.history.append({"epoch": epoch})
+            self.history[-1].update(
+                {k: v for k, v in shown.items() if k != "epoch" and not k.endswith("_runtime") and isinstance(v, float)}
+            )
         if self.bar is not None and "loss" in shown:
             self.bar.set_postfix(loss=f"{shown['loss']:.4g}")
         if state.is_world_process_zero:
