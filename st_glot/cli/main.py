@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "st_glot.cli.train",
     "st_glot.cli.glue",
     "st_glot.cli.compare",
+    "st_glot.cli.generalisation",
     "st_glot.cli.explain",
     "st_glot.cli.mteb",
 )

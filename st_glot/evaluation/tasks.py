@@ -287,6 +287,12 @@ def read_sts_pairs(
     return table.cells(s1, "sentence1"), table.cells(s2, "sentence2"), table.numbers(score, "score", score_range)
 
 
+def read_sts_genres(path: str | os.PathLike) -> list[str]:
+    """The genre of each row of an STS Benchmark file (its first column: ``main-captions``, ``main-news``,
+    ``main-forum``), in the order of :func:`read_sts_pairs`."""
+    return _Table(path, header=False).cells(0, "genre")
+
+
 @dataclass(frozen=True)
 class LabelledRows:
     """The rows of a local classification file: texts, labels as written, and their line numbers."""

@@ -30,6 +30,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -304,6 +305,27 @@ def _stand_in(model: SentenceTransformer, cache: TokenStateCache | None) -> Sent
     stand_in.model_card_data = _StandInCard()  # after construction: st-glot's modules attach their own card
     stand_in.model_card_data.register_model(stand_in)
     return stand_in
+
+
+def cached_encoder(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
+    cache_dtype: str = "float16",
+    prompt: str | None = None,
+    show_progress_bar: bool = False,
+) -> SentenceTransformer:
+    """``model`` fed by the token-state cache, for encoding many texts without running the backbone again.
+
+    The backbone first runs on those of ``texts`` not yet cached; the returned model is
+    ``[CachedTokenStates, *model[1:]]``, sharing ``model``'s modules after the backbone, and its
+    ``encode`` gives what ``model.encode`` gives (to the cache's precision, fp16 by default) for
+    any cached text. A text not in the cache raises ``KeyError`` from ``encode``.
+    """
+    with frozen(model[0]):
+        cache = TokenStateCache.for_backbone(model[0], cache_dir, dtype=cache_dtype, prompt=prompt)
+        cache.add(texts, partial(backbone_states, model, prompt=prompt), show_progress_bar=show_progress_bar)
+    return _stand_in(model, cache)
 
 
 def _length_sampler(cache: TokenStateCache, dataset: Dataset, columns: list[str]) -> partial:

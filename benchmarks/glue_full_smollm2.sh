@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Table "GLUE at full size: SmolLM2-135M" of benchmarks/README.md (packaged GGUF decoder, frozen): the full
+# training sets of CoLA (8551), STS-B (5749), MRPC (3576) [and SST-2 (67349) when given as a task], scored on the
+# same evaluation splits as before. Every text is read in PromptEOL's template (the decoder default), so
+# "prompteol" is the last token of the same states (with a trained head/projection) and no separate "cls" row
+# is needed. Fair tuning: each method's learning rate from {1e-4, 3e-4, 1e-3} and its epochs (up to 5) are chosen
+# on 10 % of the training set (seed 0); then seeds 0, 1, 2 train on all of it. GLOT: the recommended preset.
+# One `st-glot glue` per task, so each task's results land as soon as it finishes.
+#   benchmarks/glue_full_smollm2.sh [TASK ...]      (default: stsb cola mrpc)
+# ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
+# Log: benchmarks/logs/glue_full_smollm2.log. Table: python benchmarks/glue_table.py benchmarks/results/glue/smollm2-full-*
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ST=${ST_GLOT:-st-glot}
+DATA=${ST_GLOT_DATA:-../shared/data}
+mkdir -p benchmarks/logs
+exec > >(tee -a benchmarks/logs/glue_full_smollm2.log) 2>&1
+tasks=("$@")
+[ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc)
+for task in "${tasks[@]}"; do
+  seeds=0,1,2
+  [ "$task" = sst2 ] && seeds=0  # one seed: the backbone pass and 67k-row epochs take hours on a CPU
+  set -x
+  $ST glue --backbone smollm2 --template prompteol --task "$task" --data-dir "$DATA" \
+    --pooling glot,adapool,mean,max,prompteol --seeds "$seeds" --lr-grid 1e-4,3e-4,1e-3 --epochs 5 \
+    --validation-fraction 0.1 --paper-backbone SmolLM2-360M --quiet --output "benchmarks/results/glue/smollm2-full-$task"
+  { set +x; } 2>/dev/null
+done
