@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Table "GLUE at full size: SmolLM2-135M" of benchmarks/README.md (packaged GGUF decoder, frozen): the full
 # training sets of CoLA (8551), STS-B (5749), MRPC (3576) [and SST-2 (67349) when given as a task], scored on the
-# same evaluation splits as before. Every text is read in PromptEOL's template (the decoder default), so
+# same evaluation splits as before. The backbone runs in bfloat16 (1.8x faster on this CPU; its token states differ
+# from float32 by 1.6 % in norm), the poolers train in float32. Every text is read in PromptEOL's template, so
 # "prompteol" is the last token of the same states (with a trained head/projection) and no separate "cls" row
 # is needed. Fair tuning: each method's learning rate from {1e-4, 3e-4, 1e-3} and its epochs (up to 5) are chosen
 # on 10 % of the training set (seed 0); then seeds 0, 1, 2 train on all of it. GLOT: the recommended preset.
@@ -21,7 +22,7 @@ for task in "${tasks[@]}"; do
   seeds=0,1,2
   [ "$task" = sst2 ] && seeds=0  # one seed: the backbone pass and 67k-row epochs take hours on a CPU
   set -x
-  $ST glue --backbone smollm2 --template prompteol --task "$task" --data-dir "$DATA" \
+  $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --task "$task" --data-dir "$DATA" \
     --pooling glot,adapool,mean,max,prompteol --seeds "$seeds" --lr-grid 1e-4,3e-4,1e-3 --epochs 5 \
     --validation-fraction 0.1 --paper-backbone SmolLM2-360M --quiet --output "benchmarks/results/glue/smollm2-full-$task"
   { set +x; } 2>/dev/null

@@ -227,3 +227,30 @@ def test_group_by_length_chooses_the_batches(tiny_backbone, tmp_path):
 def test_group_by_length_needs_the_cache(model):
     with pytest.raises(ValueError, match="group_by_length=True needs use_cache=True"):
         fit(model, _pairs(8), use_cache=False, group_by_length=True, show_progress_bar=False)
+
+
+def test_low_precision_backbone_trains_a_float32_pooler(tiny_llama_dir, tmp_path):
+    from st_glot.models.backbones import load_backbone
+    from st_glot.models.factory import make_model, make_pooler
+
+    backbone = load_backbone(tiny_llama_dir, dtype="bfloat16")
+    torch.manual_seed(0)
+    model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=8), project=True)
+    assert next(backbone.parameters()).dtype == torch.bfloat16
+    assert {p.dtype for p in list(model.parameters())[len(list(backbone.parameters())) :]} == {torch.float32}
+    before = [p.detach().clone() for p in model[1].parameters()]
+    pairs = Dataset.from_dict(
+        {
+            "sentence1": ["the cat sat", "a dog sat"] * 4,
+            "sentence2": ["a dog sat", "the red fox"] * 4,
+            "score": [1.0, 0.2] * 4,
+        }
+    )
+    fit(model, pairs, loss="cosine", epochs=1, batch_size=4, cache_dir=tmp_path, show_progress_bar=False)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model[1].parameters()))  # trained, in float32
+    vectors = model.encode(["the cat sat", "a dog sat"], convert_to_tensor=True)
+    assert vectors.dtype == torch.float32 and torch.isfinite(vectors).all()
+    # the bf16 backbone's token states reach the float32 pooler as float32
+    features = model[0].preprocess(["the cat sat"])
+    states = model[0](features)["token_embeddings"]
+    assert states.dtype == torch.float32

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Dense, Normalize, Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
@@ -65,6 +66,10 @@ def make_model(
     does for STS-B (it also gives parameter-free poolers something to train).
     The card (:class:`st_glot.hub.model_card.GLOTModelCardData`) names the model by
     its content for MTEB and describes the frozen backbone and the pooler.
+
+    A backbone in float16 or bfloat16 (``load_backbone(dtype=...)``) stays so, but the modules
+    after it are kept in float32 (sentence-transformers would cast them to the backbone's dtype,
+    where Adam's small updates are lost) and the backbone's token states reach them as float32.
     """
     modules = [backbone, pooler]
     if project:
@@ -72,4 +77,16 @@ def make_model(
         modules.append(Dense(width, width, activation_function=None))
     if normalize:
         modules.append(Normalize())
-    return attach_glot_card(SentenceTransformer(modules=modules, device=device))
+    model = SentenceTransformer(modules=modules, device=device)
+    if next(backbone.parameters()).dtype != torch.float32:
+        for module in modules[1:]:
+            module.float()
+        if not any(hook is _float32_states for hook in backbone._forward_hooks.values()):
+            backbone.register_forward_hook(_float32_states)
+    return attach_glot_card(model)
+
+
+def _float32_states(module: nn.Module, args: Any, features: dict[str, Any]) -> dict[str, Any]:
+    """Forward hook: a low-precision backbone's token states as float32, for the float32 modules after it."""
+    features["token_embeddings"] = features["token_embeddings"].float()
+    return features
