@@ -2,7 +2,7 @@
 # Table "Stress test: SmolLM2-135M, balanced generator" of benchmarks/README.md (packaged GGUF decoder):
 # GLOT with the recommended preset (random batches), then the four baselines (batches grouped by length, as in
 # the committed runs). 1000 train / 300 eval texts, lr 1e-3, 3 epochs, seeds 0,1,2, all on one set of cached
-# token states. Each method is seeded on its own, so the baselines do not depend on which other methods ran.
+# token states, plain text (--template none). Each method is seeded on its own, so the baselines do not depend on which other methods ran.
 # Usage: benchmarks/stress_smollm2.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_smollm2.log (and the terminal).
 set -euo pipefail
@@ -12,7 +12,7 @@ out=benchmarks/results/stress
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/stress_smollm2.log) 2>&1
 set -x
-smol=(--backbone smollm2 --generator balanced --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
+smol=(--backbone smollm2 --template none --generator balanced --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
 baselines=(--methods adapool,mean,max,cls --group-by-length)
 $ST stress-test "${smol[@]}" --methods glot --preset recommended --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 \
   --output "$out/smollm2-balanced-center-running-glot"

@@ -11,7 +11,7 @@ out=benchmarks/results/stress
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/stress_smollm2_reference.log) 2>&1
 set -x
-smol=(--backbone smollm2 --generator reference --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
+smol=(--backbone smollm2 --template none --generator reference --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
 $ST stress-test "${smol[@]}" --methods glot --preset recommended --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 \
   --output "$out/smollm2-reference-center-running-glot"
 $ST stress-test "${smol[@]}" --methods adapool,mean,max,cls --ratios 0.2,0.5,0.8,0.9 --seeds 0,1 \

@@ -85,6 +85,17 @@ def test_save_and_load_keep_the_template_and_the_encodings(folder, request, tmp_
     assert model_name(loaded) == model_name(model) != model_name(plain)
 
 
+def test_auto_template_is_prompteol_on_decoders_only(tiny_llama_dir, tiny_bert_dir):
+    decoder = load_backbone(tiny_llama_dir, template="auto")
+    assert isinstance(decoder, TemplatedTransformer) and decoder.template == PROMPTEOL_TEMPLATE
+    texts = ["cat sat on the mat", "a red fox"]
+    by_name = backbone_states(make_model(load_backbone(tiny_llama_dir, template="prompteol"), Pooling(24)), texts)
+    by_auto = backbone_states(make_model(decoder, Pooling(24)), texts)
+    assert all(torch.equal(a, b) for a, b in zip(by_auto, by_name))
+    encoder = load_backbone(tiny_bert_dir, template="auto")
+    assert type(encoder) is not TemplatedTransformer and not hasattr(encoder, "template")
+
+
 def test_cache_folder_is_per_template(tiny_llama_dir, tmp_path):
     def folder(template):
         backbone = load_backbone(tiny_llama_dir, template=template)
@@ -167,6 +178,12 @@ def test_cli_template_reaches_the_saved_model(tiny_llama_dir, tmp_path, capsys):
     assert train("pe", "--pooling", "prompteol") == 0
     model = SentenceTransformer(str(tmp_path / "pe"), trust_remote_code=True, device="cpu")
     assert model[0].template == PROMPTEOL_TEMPLATE and model[1].pooling_mode == "lasttoken"
+    # the default, auto: PromptEOL's template on a decoder; none: plain text
+    assert train("auto", "--pooling", "mean") == 0
+    assert SentenceTransformer(str(tmp_path / "auto"), trust_remote_code=True)[0].template == PROMPTEOL_TEMPLATE
+    assert train("none", "--pooling", "mean", "--template", "none") == 0
+    plain = SentenceTransformer(str(tmp_path / "none"), trust_remote_code=True)
+    assert not isinstance(plain[0], TemplatedTransformer)
     with pytest.raises(SystemExit):
         train("bad", "--template", "no slot here")
     assert "has 0 {text} slots" in capsys.readouterr().err

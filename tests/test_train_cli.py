@@ -203,7 +203,7 @@ def test_train_on_gguf_backbone_saves_a_folder_that_loads_back(tiny_llama_gguf, 
     out = tmp_path / "out"
     assert _train(folder, tmp_path, out, "--gguf-file", file) == 0
     saved = SentenceTransformer(str(out), trust_remote_code=True, device="cpu")
-    backbone = load_backbone(folder, gguf_file=file)
+    backbone = load_backbone(folder, gguf_file=file, template="auto")  # the command's default: PromptEOL's template
     assert not backbone.auto_model.is_quantized  # nothing left that refuses to save
     texts = ["the cat sat", "a dog"]
     fresh = SentenceTransformer(modules=[backbone, *list(saved)[1:]], device="cpu")

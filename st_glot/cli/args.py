@@ -17,7 +17,7 @@ from st_glot.utils.choices import (
     POOLINGS,
     PRESETS,
 )
-from st_glot.utils.templates import TEMPLATES, resolve_template
+from st_glot.utils.templates import AUTO, TEMPLATES, resolve_template
 
 
 def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,15 +33,19 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--template",
         type=template_argument,
-        default=None,
+        default=AUTO,
         help='wrap every text in this prompt template, with one {text} slot, e.g. \'This sentence : "{text}" '
-        f"means in one word:\"' (saved with the model); or a name: {', '.join(TEMPLATES)} (default: plain text)",
+        f"means in one word:\"' (saved with the model); or a name: {', '.join(TEMPLATES)}; 'none': plain text; "
+        "default 'auto': PromptEOL's template on a decoder, plain text on an encoder",
     )
 
 
-def template_argument(text: str) -> str:
-    """An argparse ``type`` for ``--template``: a name from :data:`~st_glot.utils.templates.TEMPLATES`, or a
-    string with exactly one ``{text}`` slot; returns the template text."""
+def template_argument(text: str) -> str | None:
+    """An argparse ``type`` for ``--template``: ``auto``, ``none`` (None: plain text), a name from
+    :data:`~st_glot.utils.templates.TEMPLATES`, or a string with exactly one ``{text}`` slot; returns the
+    template text."""
+    if text in (AUTO, "none"):
+        return None if text == "none" else AUTO
     try:
         return resolve_template(text)
     except ValueError as error:

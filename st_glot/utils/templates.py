@@ -15,6 +15,8 @@ SLOT = "{text}"
 PROMPTEOL_TEMPLATE = 'This sentence : "{text}" means in one word:"'
 #: Named templates: ``--template prompteol`` is PromptEOL's.
 TEMPLATES: dict[str, str] = {"prompteol": PROMPTEOL_TEMPLATE}
+#: ``load_backbone(template=AUTO)``: PromptEOL's template on a decoder, plain text on an encoder.
+AUTO = "auto"
 
 
 def resolve_template(template: str) -> str:
