@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from st_glot.cli.main import main
-from st_glot.evaluation.generalisation import GENRES, load_protocol_data, roc_auc, summarise
+from st_glot.evaluation.generalisation import GENRES, format_table, load_protocol_data, roc_auc, summarise
 
 WORDS = ["red", "blue", "green", "fox", "mat", "box", "keys"]
 
@@ -74,6 +74,9 @@ def test_summary_averages_genres_per_seed_first():
     summary = summarise(records)["glot"]
     assert summary["logo:avg"] == pytest.approx((10.5, np.std([10.0, 11.0], ddof=1)))
     assert summary["logo:main-news"] == pytest.approx((10.5, np.std([10.0, 11.0], ddof=1)))
+    others = [{"measurement": "stsb", "method": m, "seed": None, "score": v} for m, v in (("a", 50.0), ("b", 61.0))]
+    table = format_table([*records, {"measurement": "stsb", "method": "glot", "seed": 0, "score": 64.0}, *others])
+    assert table.splitlines()[-1] == "| glot − best other |  |  |  |  | +3.00 |"  # only stsb has other methods
 
 
 def test_generalisation_command(tiny_bert_dir, tmp_path):

@@ -233,7 +233,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[fl
 
 
 def format_table(records: Sequence[dict[str, Any]]) -> str:
-    """Markdown: one row per method, one column per measurement (mean ± std over seeds, ×100)."""
+    """Markdown: one row per method, one column per measurement (mean ± std over seeds, ×100), and GLOT's
+    margin over the best other method (trained or untrained) in each column."""
     summary = summarise(records)
     columns = [*MEASUREMENTS[: len(GENRES)], "logo:avg", *MEASUREMENTS[len(GENRES) :]]
     columns = [c for c in columns if any(c in s for s in summary.values())]
@@ -244,4 +245,10 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
             mean, std = measured.get(c, (None, None))
             cells.append("" if mean is None else f"{mean:.2f} ± {std:.2f}" if std else f"{mean:.2f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    if "glot" in summary and len(summary) > 1:
+        margins = []
+        for c in columns:
+            others = [m[c][0] for name, m in summary.items() if name != "glot" and c in m]
+            margins.append(f"{summary['glot'][c][0] - max(others):+.2f}" if c in summary["glot"] and others else "")
+        lines.append("| glot − best other | " + " | ".join(margins) + " |")
     return "\n".join(lines)
