@@ -225,3 +225,14 @@ def test_smollm2_model_saves_and_loads_back(tmp_path):
     model.save(str(tmp_path / "m"))
     loaded = SentenceTransformer(str(tmp_path / "m"), trust_remote_code=True, device="cpu")
     assert np.array_equal(loaded.encode(texts), expected)
+
+
+def test_gguf_conversion_bar_follows_the_library_bar_switch(tiny_llama_gguf, capsys):
+    from st_glot.utils.progress import library_bars_off
+
+    folder, file = tiny_llama_gguf
+    with library_bars_off():  # what every command does unless --verbose
+        load_backbone(folder, gguf_file=file)
+    assert "de-quantizing" not in capsys.readouterr().err
+    load_backbone(folder, gguf_file=file)
+    assert "Converting and de-quantizing GGUF tensors" in capsys.readouterr().err

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 
 import torch
 from sentence_transformers.base.modules import Transformer
@@ -145,16 +148,17 @@ def load_backbone(
     if gguf_file:
         model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
     try:
-        backbone = (TemplatedTransformer if templated else Transformer)(
-            name_or_path,
-            **templated,
-            model_kwargs={**model_kwargs, **gguf},
-            processor_kwargs=dict(gguf),
-            config_kwargs=dict(gguf),
-            modality_config=PLAIN_TEXT_MODALITY,
-            module_output_name="token_embeddings",
-            max_seq_length=max_seq_length,
-        )
+        with _gguf_bar_follows_transformers():
+            backbone = (TemplatedTransformer if templated else Transformer)(
+                name_or_path,
+                **templated,
+                model_kwargs={**model_kwargs, **gguf},
+                processor_kwargs=dict(gguf),
+                config_kwargs=dict(gguf),
+                modality_config=PLAIN_TEXT_MODALITY,
+                module_output_name="token_embeddings",
+                max_seq_length=max_seq_length,
+            )
     except (OSError, ValueError) as error:
         if not from_hub:
             raise
@@ -172,6 +176,21 @@ def load_backbone(
     if template == AUTO and is_decoder(backbone):
         return TemplatedTransformer.around(backbone, PROMPTEOL_TEMPLATE)
     return backbone
+
+
+@contextmanager
+def _gguf_bar_follows_transformers() -> Iterator[None]:
+    """transformers' GGUF de-quantisation draws a plain tqdm bar that ignores its own progress-bar switch:
+    inside the block that bar shows only when transformers' bars are on (``st-glot --verbose``)."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = partial(bar, disable=not hf_logging.is_progress_bar_enabled())
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
 
 
 def _forget_gguf_source(model: torch.nn.Module) -> None:
