@@ -254,3 +254,33 @@ def test_low_precision_backbone_trains_a_float32_pooler(tiny_llama_dir, tmp_path
     features = model[0].preprocess(["the cat sat"])
     states = model[0](features)["token_embeddings"]
     assert states.dtype == torch.float32
+
+
+def test_weight_decay_shrinks_the_trained_weights(tiny_backbone, tmp_path):
+    from st_glot.models.factory import make_model, make_pooler
+
+    pairs = Dataset.from_dict(
+        {
+            "sentence1": ["the cat sat", "a dog sat"] * 8,
+            "sentence2": ["a dog sat", "the red fox"] * 8,
+            "score": [1.0, 0.2] * 8,
+        }
+    )
+    norms = {}
+    for decay in (0.0, 5.0):
+        torch.manual_seed(0)
+        model = make_model(tiny_backbone, make_pooler("mean", tiny_backbone), project=True)
+        fit(
+            model,
+            pairs,
+            loss="cosine",
+            epochs=2,
+            batch_size=4,
+            learning_rate=1e-2,
+            weight_decay=decay,
+            cache_dir=tmp_path,
+            show_progress_bar=False,
+        )
+        norms[decay] = model[2].linear.weight.norm().item()
+    # AdamW multiplies each weight by (1 - lr * decay) = 0.95 per step: 8 steps shrink it well below the undecayed run
+    assert norms[5.0] < 0.8 * norms[0.0]

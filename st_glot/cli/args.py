@@ -99,6 +99,9 @@ def add_training_arguments(
     group.add_argument("--epochs", type=int, default=3)
     group.add_argument("--batch-size", type=int, default=32)
     group.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    group.add_argument(
+        "--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW; default 0: plain Adam)"
+    )
     if seeds is None:
         group.add_argument("--seed", type=int, default=42)
     else:
@@ -142,6 +145,7 @@ def fit_options(args: argparse.Namespace) -> dict[str, Any]:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.lr,
+        "weight_decay": args.weight_decay,
         "cache_dir": args.cache_dir,
         "cache_dtype": args.cache_dtype,
         "group_by_length": args.group_by_length,

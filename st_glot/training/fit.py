@@ -125,6 +125,7 @@ def fit(
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 2e-4,
+    weight_decay: float = 0.0,
     cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
     cache_dtype: str = "float16",
     use_cache: bool = True,
@@ -149,6 +150,8 @@ def fit(
             accuracy/F1/MCC for classification).
         epochs, batch_size, learning_rate, seed: the usual; Adam with a constant
             learning rate, as in the paper.
+        weight_decay: decoupled weight decay (AdamW) on the trained modules' weights
+            (biases and norms excluded, as transformers' trainer does); 0 is plain Adam.
         cache_dir: root folder of the token-state cache.
         cache_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
         use_cache: False runs the (frozen) backbone in every step instead.
@@ -191,6 +194,7 @@ def fit(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        weight_decay=weight_decay,
         seed=seed,
         prompt=prompt,
         checkpoint_dir=checkpoint_dir,
@@ -253,6 +257,7 @@ class _Schedule:
     epochs: int
     batch_size: int
     learning_rate: float
+    weight_decay: float
     seed: int
     prompt: str | None
     checkpoint_dir: str | None
@@ -390,7 +395,7 @@ def _training_arguments(
         per_device_eval_batch_size=schedule.batch_size,
         learning_rate=schedule.learning_rate,
         lr_scheduler_type="constant",
-        weight_decay=0.0,
+        weight_decay=schedule.weight_decay,
         warmup_steps=0,
         seed=schedule.seed,
         data_seed=schedule.seed,
