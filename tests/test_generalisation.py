@@ -18,8 +18,9 @@ WORDS = ["red", "blue", "green", "fox", "mat", "box", "keys"]
 def _data(root):
     (root / "stsb").mkdir(parents=True)
     for file, n in (("sts-train.csv", 36), ("sts-dev.csv", 18)):
+        genres = GENRES if file == "sts-train.csv" else ("main-captions", "main-news", "main-forums")  # as STS-B
         rows = [
-            f"{GENRES[i % 3]}\tf\t2012\t{i:04d}\t{i % 6}.000\tthe cat sat {WORDS[i % 7]} {i}\ta dog sat {WORDS[i % 5]}\n"
+            f"{genres[i % 3]}\tf\t2012\t{i:04d}\t{i % 6}.000\tthe cat sat {WORDS[i % 7]} {i}\ta dog sat {WORDS[i % 5]}\n"
             for i in range(n)
         ]
         (root / "stsb" / file).write_text("".join(rows))
@@ -61,7 +62,9 @@ def test_missing_genre_is_named(tmp_path):
     root = _data(tmp_path)
     dev = root / "stsb" / "sts-dev.csv"
     dev.write_text("".join(line for line in dev.read_text().splitlines(True) if not line.startswith("main-forum")))
-    with pytest.raises(ValueError, match=r"sts-dev.csv: no rows of genre \['main-forum'\]; found"):
+    with pytest.raises(
+        ValueError, match=r"sts-dev.csv: no rows of genre \['main-forum'\]; found \['main-captions', 'main-news'\]"
+    ):
         load_protocol_data(str(root))
 
 
