@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,11 @@ def _banking77(encoder: SentenceTransformer, folder: str, limit: int | None, see
     from st_glot.evaluation.mteb_tasks import classification_task_from_folder, name_model
 
     task = classification_task_from_folder(folder, name="Banking77Local", limit=limit, seed=seed)
-    result = mteb.evaluate(name_model(encoder), [task], cache=None, show_progress_bar=False)
+    with warnings.catch_warnings():  # mteb's and scikit-learn's notes about their own internals, once per model
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*ill-defined.*")
+        result = mteb.evaluate(name_model(encoder), [task], cache=None, show_progress_bar=False)
     return 100 * result.task_results[0].scores["test"][0]["main_score"]
 
 
