@@ -185,7 +185,7 @@ def run_protocol(
     if data.banking77_folder is not None:
         eval_texts += _banking77_texts(data.banking77_folder, banking77_limit, seeds[0])
 
-    def score(model: SentenceTransformer, measurements: Sequence[str], seed: int) -> Iterator[tuple[str, float]]:
+    def score(model: SentenceTransformer, measurements: Sequence[str]) -> Iterator[tuple[str, float]]:
         encoder = cached_encoder(model, eval_texts, **cache_options)
         encoder.eval()
         with torch.no_grad():
@@ -197,7 +197,8 @@ def run_protocol(
                 elif measurement == "mrpc-zero-shot":
                     yield measurement, 100 * roc_auc(pair_cosines(encoder, data.mrpc_test), data.mrpc_test["label"])
                 elif data.banking77_folder is not None:  # mnrl:banking77
-                    yield measurement, _banking77(encoder, data.banking77_folder, banking77_limit, seed)
+                    # the same Banking77 sample for every seed: the first seed's, whose texts were cached above
+                    yield measurement, _banking77(encoder, data.banking77_folder, banking77_limit, seeds[0])
 
     def record(measurement: str, method: str, seed: int | None, value: float) -> dict[str, Any]:
         logger.info("%-16s %-22s seed %s %.2f", measurement, method, seed, value)
@@ -205,7 +206,7 @@ def run_protocol(
 
     for method in (m for m in methods if m in PARAMETER_FREE):
         model = make_model(method_backbone(method, backbone), make_pooler(method, backbone))
-        for measurement, value in score(model, MEASUREMENTS, seeds[0]):
+        for measurement, value in score(model, MEASUREMENTS):
             yield record(measurement, f"{method} (untrained)", None, value)
 
     runs: list[tuple[Dataset, str, tuple[str, ...]]] = [
@@ -218,7 +219,7 @@ def run_protocol(
             for method, _, model in compare_poolers(
                 backbone, train, None, methods, loss=loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
             ):
-                for measurement, value in score(model, measurements, seed):
+                for measurement, value in score(model, measurements):
                     yield record(measurement, method, seed, value)
 
 
