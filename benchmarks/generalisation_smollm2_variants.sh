@@ -2,17 +2,19 @@
 # Table "Generalisation: GLOT variants on SmolLM2-135M" of benchmarks/README.md: GLOT alone through
 # `st-glot generalisation`, as in generalisation_smollm2.sh (PromptEOL-templated states, bfloat16 backbone, 3 epochs,
 # lr 2e-4, seeds 0, 1, 2), with one change each aimed at generalising beyond the training data: a smaller GNN
-# (hidden 32), dropout 0.1 on the GNN outputs, AdamW weight decay 0.01. No Banking77 (time).
-#   benchmarks/generalisation_smollm2_variants.sh [VARIANT ...]   (default: hidden32 dropout0.1 wd0.01)
+# (hidden 32), dropout 0.1 on the GNN outputs, AdamW weight decay 0.01, and the readout alone on the normalised
+# states (no graph, --num-layers 0). No Banking77 (time).
+#   benchmarks/generalisation_smollm2_variants.sh [VARIANT ...]   (default: hidden32 dropout0.1 wd0.01 readout-only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ST=${ST_GLOT:-st-glot}
 DATA=${ST_GLOT_DATA:-../shared/data}
 mkdir -p benchmarks/logs
 exec > >(tee -a benchmarks/logs/generalisation_smollm2_variants.log) 2>&1
-declare -A options=([hidden32]="--hidden-dim 32" [dropout0.1]="--dropout 0.1" [wd0.01]="--weight-decay 0.01")
+declare -A options=([hidden32]="--hidden-dim 32" [dropout0.1]="--dropout 0.1" [wd0.01]="--weight-decay 0.01"
+                    [readout-only]="--num-layers 0")
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(hidden32 dropout0.1 wd0.01)
+[ ${#variants[@]} -gt 0 ] || variants=(hidden32 dropout0.1 wd0.01 readout-only)
 for variant in "${variants[@]}"; do
   set -x
   # shellcheck disable=SC2086  # the variant's options are words
