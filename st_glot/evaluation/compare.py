@@ -7,6 +7,7 @@ same seed. Used by ``st-glot stress-test``, ``glue`` and ``compare``.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,11 @@ METRIC_KEYS: dict[str, str] = {
     "f1": "eval_f1",
     "mcc": "eval_mcc",
 }
+
+
+def mean_and_std(scores: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n − 1) of scores over seeds; the std of one score is 0."""
+    return statistics.fmean(scores), statistics.stdev(scores) if len(scores) > 1 else 0.0
 
 
 def fresh_model(

@@ -36,7 +36,7 @@ from scipy.stats import rankdata, spearmanr
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.compare import compare_poolers
+from st_glot.evaluation.compare import compare_poolers, mean_and_std
 from st_glot.evaluation.tasks import load_task, read_sts_genres
 from st_glot.models.factory import make_model, make_pooler, method_backbone
 from st_glot.training.fit import cached_encoder
@@ -238,8 +238,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[fl
         summary[method] = {}
         for measurement, by_seed in measured.items():
             values = list(by_seed.values())
-            std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-            summary[method][measurement] = (float(np.mean(values)), std)
+            summary[method][measurement] = mean_and_std(values)
     return summary
 
 

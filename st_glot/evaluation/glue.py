@@ -9,7 +9,6 @@ Spearman, MRPC/QQP F1, accuracy elsewhere, ×100.
 from __future__ import annotations
 
 import logging
-import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,9 +18,9 @@ from scipy.stats import spearmanr
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
-from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers
+from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers, mean_and_std
 from st_glot.evaluation.tasks import PAPER_ROWS, TASKS, load_task
-from st_glot.evaluation.tuning import Tuning, tune
+from st_glot.evaluation.tuning import Tuning, tune_methods
 from st_glot.models.factory import make_model
 
 logger = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ def run_glue(
         data: ``(train, eval)`` per task, already loaded (e.g. to check the files before the
             backbone runs); a task missing from it is loaded with :func:`load_task`.
         lr_grid: if given, each method's learning rate and epochs (at most ``epochs``) are chosen
-            per task on a validation split of the training set (:func:`~st_glot.evaluation.tuning.tune`,
+            per task on a validation split of the training set (:func:`~st_glot.evaluation.tuning.tune_methods`,
             with the first seed), then every seed trains on the whole training set with them.
         validation_fraction: the share of each training set held out for that choice.
 
@@ -79,21 +78,18 @@ def run_glue(
             train, evaluation = load_task(task_name, data_dir, limit=limit, seed=seeds[0])
         metric_key = METRIC_KEYS[task.metric]
         if lr_grid:
-            tunings[task_name] = {
-                method: tune(
-                    backbone,
-                    train,
-                    method,
-                    task.loss,
-                    metric_key,
-                    lr_grid,
-                    validation_fraction,
-                    seeds[0],
-                    glot_kwargs,
-                    **fit_kwargs,
-                )
-                for method in methods
-            }
+            tunings[task_name] = tune_methods(
+                backbone,
+                train,
+                methods,
+                task.loss,
+                metric_key,
+                lr_grid,
+                validation_fraction,
+                seeds[0],
+                glot_kwargs,
+                **fit_kwargs,
+            )
         overrides = {method: tuning.fit_kwargs() for method, tuning in tunings.get(task_name, {}).items()}
         for seed in seeds:
             runs = compare_poolers(
@@ -152,7 +148,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[floa
     scores: dict[tuple[str, str], list[float]] = {}
     for r in records:
         scores.setdefault((r["task"], r["method"]), []).append(r["score"])
-    return {key: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v)) for key, v in scores.items()}
+    return {key: (*mean_and_std(v), len(v)) for key, v in scores.items()}
 
 
 def format_table(records: list[dict[str, Any]], paper_backbone: str | None = None) -> str:

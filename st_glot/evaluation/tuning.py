@@ -117,6 +117,27 @@ def tune(
     return best
 
 
+def tune_methods(
+    backbone: Transformer,
+    train: Dataset,
+    methods: Sequence[str],
+    loss: str,
+    metric_key: str,
+    learning_rates: Sequence[float],
+    fraction: float = 0.1,
+    seed: int = 0,
+    glot_kwargs: dict[str, Any] | None = None,
+    **fit_kwargs: Any,
+) -> dict[str, Tuning]:
+    """:func:`tune` for each of ``methods``, on the same validation split: ``{method: Tuning}``."""
+    return {
+        method: tune(
+            backbone, train, method, loss, metric_key, learning_rates, fraction, seed, glot_kwargs, **fit_kwargs
+        )
+        for method in methods
+    }
+
+
 def format_tuning(tunings: Mapping[str, Mapping[str, Tuning]]) -> str:
     """Markdown table of the choices (``tunings``: per task, per method): for each, the best validation score of each learning rate
     (with its epoch) and the chosen learning rate and epochs."""

@@ -20,8 +20,8 @@ from typing import Any
 
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers
-from st_glot.evaluation.tuning import Tuning, format_tuning, tune
+from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers, mean_and_std
+from st_glot.evaluation.tuning import Tuning, format_tuning, tune_methods
 from st_glot.evaluation.user_data import TASK_TYPES, UserTask
 
 logger = logging.getLogger(__name__)
@@ -98,15 +98,12 @@ def tune_all(
     **fit_kwargs: Any,
 ) -> dict[str, Tuning]:
     """Each method's learning rate and epochs, chosen on a validation split of ``task.train``
-    (:func:`~st_glot.evaluation.tuning.tune`)."""
+    (:func:`~st_glot.evaluation.tuning.tune_methods`)."""
     kind = TASK_TYPES[task.task_type]
     key = METRIC_KEYS[kind.metric]
-    return {
-        method: tune(
-            backbone, task.train, method, kind.loss, key, learning_rates, fraction, seed, glot_kwargs, **fit_kwargs
-        )
-        for method in methods
-    }
+    return tune_methods(
+        backbone, task.train, methods, kind.loss, key, learning_rates, fraction, seed, glot_kwargs, **fit_kwargs
+    )
 
 
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -118,9 +115,10 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     summary = {}
     for method, runs in grouped.items():
         scores = [r["score"] for r in runs]
+        mean, std = mean_and_std(scores)
         summary[method] = {
-            "mean": statistics.fmean(scores),
-            "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "mean": mean,
+            "std": std,
             "seeds": [r["seed"] for r in runs],
             "scores": scores,
             "metrics": {name: statistics.fmean(r["metrics"][name] for r in runs) for name in runs[0]["metrics"]},

@@ -7,7 +7,7 @@ own ``SentenceTransformerTrainer`` on a stand-in model
 after it) with the user's model, so the user's model is trained in place and
 the backbone is never run again for these texts.
 
-:func:`fit` runs these steps: fill the cache (:func:`_fill_cache`), build the
+:func:`fit` runs these steps: fill the cache (:func:`_filled_cache`), build the
 stand-in (:func:`_stand_in`), the loss (:func:`_make_loss`), the evaluator
 (:func:`_make_evaluator`) and the training arguments (:func:`_training_arguments`),
 train (:func:`_train`, which resumes from ``checkpoint_dir``), record the training
@@ -208,9 +208,13 @@ def fit(
     with frozen(model[0]), library_bars_off():
         cache = None
         if use_cache:
-            cache = TokenStateCache.for_backbone(model[0], cache_dir, dtype=cache_dtype, prompt=prompt)
+            texts = [
+                t for ds in (train_dataset, eval_dataset) if ds is not None for c in text_columns(ds) for t in ds[c]
+            ]
             start = time.perf_counter()
-            result.texts_computed = _fill_cache(cache, model, [train_dataset, eval_dataset], schedule)
+            cache, result.texts_computed = _filled_cache(
+                model, texts, cache_dir, cache_dtype, prompt, batch_size, show_progress_bar
+            )
             result.precompute_seconds = time.perf_counter() - start
             result.cache_dir = str(cache.directory)
         stand_in = _stand_in(model, cache)
@@ -279,17 +283,25 @@ def pooler_name(pooler: torch.nn.Module) -> str:
     return type(pooler).__name__
 
 
-def _fill_cache(
-    cache: TokenStateCache, model: SentenceTransformer, datasets: list[Dataset | None], schedule: _Schedule
-) -> int:
-    """Run the backbone on every text of ``datasets`` not yet in ``cache``; return how many it ran on."""
-    texts = [t for ds in datasets if ds is not None for c in text_columns(ds) for t in ds[c]]
-    return cache.add(
+def _filled_cache(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    cache_dir: str | os.PathLike,
+    cache_dtype: str,
+    prompt: str | None,
+    batch_size: int,
+    show_progress_bar: bool,
+) -> tuple[TokenStateCache, int]:
+    """Open the token-state cache of ``model``'s (frozen) backbone and run the backbone on every text of
+    ``texts`` not yet in it; return the cache and how many texts the backbone ran on."""
+    cache = TokenStateCache.for_backbone(model[0], cache_dir, dtype=cache_dtype, prompt=prompt)
+    computed = cache.add(
         texts,
-        partial(backbone_states, model, prompt=schedule.prompt),
-        batch_size=schedule.batch_size,
-        show_progress_bar=schedule.show_progress_bar,
+        partial(backbone_states, model, prompt=prompt),
+        batch_size=batch_size,
+        show_progress_bar=show_progress_bar,
     )
+    return cache, computed
 
 
 class _StandInCard(SentenceTransformerModelCardData):
@@ -318,6 +330,7 @@ def cached_encoder(
     cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
     cache_dtype: str = "float16",
     prompt: str | None = None,
+    batch_size: int = 32,
     show_progress_bar: bool = False,
 ) -> SentenceTransformer:
     """``model`` fed by the token-state cache, for encoding many texts without running the backbone again.
@@ -328,8 +341,7 @@ def cached_encoder(
     any cached text. A text not in the cache raises ``KeyError`` from ``encode``.
     """
     with frozen(model[0]):
-        cache = TokenStateCache.for_backbone(model[0], cache_dir, dtype=cache_dtype, prompt=prompt)
-        cache.add(texts, partial(backbone_states, model, prompt=prompt), show_progress_bar=show_progress_bar)
+        cache, _ = _filled_cache(model, texts, cache_dir, cache_dtype, prompt, batch_size, show_progress_bar)
     return _stand_in(model, cache)
 
 
