@@ -32,6 +32,7 @@ def _save_and_reload(model: SentenceTransformer, path) -> SentenceTransformer:
         {"gnn": "gine", "edge_weight": "cosine", "tau": 0.6},
         {"gnn": "gat", "heads": 4, "num_layers": 0, "scorer_hidden": 32},
         {"backend": "pyg", "dropout": 0.1},
+        {"anchor": "last", "anchor_weight": 0.4},
     ],
 )
 def test_save_load_gives_identical_encodings(tiny_backbone, tmp_path, kwargs):
@@ -44,16 +45,20 @@ def test_save_load_gives_identical_encodings(tiny_backbone, tmp_path, kwargs):
 
 
 def test_running_norm_statistics_survive_save(tiny_backbone, tmp_path):
-    pool = GLOTPooling(tiny_backbone.get_embedding_dimension(), hidden_dim=8, graph_norm="center", input_norm="running")
+    dim = tiny_backbone.get_embedding_dimension()
+    pool = GLOTPooling(dim, hidden_dim=8, graph_norm="center", input_norm="running", anchor="mean")
     torch.manual_seed(0)
-    norm = pool.input_running_norm
-    norm.running_mean.normal_()
-    norm.running_var.uniform_(0.5, 2.0)
-    norm.num_tokens.fill_(123)
+    for norm in (pool.input_running_norm, pool.anchor_mix.norm):
+        norm.running_mean.normal_()
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.num_tokens.fill_(123)
     model = build_model(tiny_backbone, pool)
     again = _save_and_reload(model, tmp_path / "m")
-    loaded = again[1].input_running_norm
-    assert torch.equal(loaded.running_var, norm.running_var) and loaded.num_tokens.item() == 123
+    for norm, loaded in (
+        (pool.input_running_norm, again[1].input_running_norm),
+        (pool.anchor_mix.norm, again[1].anchor_mix.norm),
+    ):
+        assert torch.equal(loaded.running_var, norm.running_var) and loaded.num_tokens.item() == 123
     np.testing.assert_array_equal(model.encode(SENTENCES), again.encode(SENTENCES))
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from st_glot.utils.choices import (
+    ANCHORS,
     CACHE_DTYPE_NAMES,
     DEFAULT_CACHE_DIR,
     EDGE_WEIGHTS,
@@ -73,6 +74,13 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--heads", type=int, help="GAT heads (default 1)")
     group.add_argument("--dropout", type=float, help="dropout on GNN outputs (default 0)")
     group.add_argument("--scorer-hidden", type=int, help="readout scorer width (default max(128, D // 2))")
+    group.add_argument(
+        "--anchor",
+        choices=(AUTO, *ANCHORS),
+        help="untrained pooling kept beside GLOT's vector: last token, mean, or none; auto (default): last on a "
+        "decoder reading a template, none otherwise",
+    )
+    group.add_argument("--anchor-weight", type=float, help="the anchor's share of the cosine, in [0, 1] (default 0.5)")
 
 
 def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from st_glot.nn.adapool import AdaPool
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.utils.checks import check_choice
 from st_glot.utils.choices import POOLINGS
-from st_glot.utils.templates import PROMPTEOL_TEMPLATE
+from st_glot.utils.templates import AUTO, PROMPTEOL_TEMPLATE
 
 
 def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", **glot_kwargs: Any) -> nn.Module:
@@ -28,11 +28,14 @@ def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", *
     backbone :func:`method_backbone` gives it (the text in PromptEOL's template). For
     ``"glot"``, ``preset`` names the configuration
     (:data:`st_glot.nn.pooling.PRESETS`) and ``glot_kwargs`` override its
-    :class:`GLOTPooling` options.
+    :class:`GLOTPooling` options. Its ``anchor``, unless given (or given as ``"auto"``), is
+    :func:`default_anchor`'s in the recommended preset and ``"none"`` in the paper's.
     """
     check_choice("pooling", name, POOLINGS)
     dim = backbone.get_embedding_dimension()
     if name == "glot":
+        if glot_kwargs.get("anchor", AUTO) == AUTO:
+            glot_kwargs["anchor"] = default_anchor(backbone) if preset == "recommended" else "none"
         return GLOTPooling.from_preset(preset, dim, **glot_kwargs)
     if name == "adapool":
         return AdaPool(dim)
@@ -41,6 +44,13 @@ def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", *
     if name == "cls":
         return Pooling(dim, pooling_mode="lasttoken" if is_decoder(backbone) else "cls")
     return Pooling(dim, pooling_mode=name)
+
+
+def default_anchor(backbone: Transformer) -> str:
+    """GLOT's ``anchor`` for ``backbone``: ``"last"`` on a decoder that reads its texts in a template
+    (:class:`~st_glot.models.templated.TemplatedTransformer`, e.g. PromptEOL's, whose last token
+    summarises the text), ``"none"`` otherwise. See benchmarks/README.md, "Generalisation"."""
+    return "last" if isinstance(backbone, TemplatedTransformer) and is_decoder(backbone) else "none"
 
 
 def method_backbone(name: str, backbone: Transformer) -> Transformer:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from st_glot.nn.anchor import AnchorMix
 from st_glot.nn.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
 from st_glot.nn.graph import (
     EDGE_WEIGHTS,
@@ -32,7 +33,7 @@ from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
 from st_glot.nn.serialization import SavableModule
 from st_glot.utils.checks import check_choice, check_int
-from st_glot.utils.choices import GLOT_OPTIONS, INPUT_NORMS, PRESETS
+from st_glot.utils.choices import ANCHORS, GLOT_OPTIONS, INPUT_NORMS, PRESETS
 
 Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
@@ -41,6 +42,7 @@ BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
 DENSE_BUDGET_BYTES = 2 << 30
 
 InputNorm = Literal["none", "center", "standardize", "running"]
+Anchor = Literal["none", "last", "mean"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,14 @@ class GLOTPooling(SavableModule):
             sequence, as ``graph_norm`` (``"standardize"`` removes each text's mean
             token); ``"none"``: the raw states, as in the paper. Decoder states with
             a few huge, nearly constant dimensions saturate the scorer without it.
+        anchor: an untrained pooling of the backbone's states kept beside the
+            readout's vector (:mod:`st_glot.nn.anchor`): ``"last"`` (the last valid
+            token; on a decoder reading PromptEOL's template, the prompt's
+            embedding), ``"mean"``, or ``"none"`` (default). It is standardised per
+            dimension with statistics of the training texts, and the output grows
+            to ``D + d``.
+        anchor_weight: the anchor's share ``w`` of the cosine of two outputs, in
+            ``[0, 1]``: ``cos = (1 − w) cos_GLOT + w cos_anchor``.
 
     :meth:`from_preset` builds the named configurations of :data:`PRESETS`
     (``GLOTPooling.from_preset("paper", d)`` is the research code's).
@@ -135,6 +145,8 @@ class GLOTPooling(SavableModule):
         backend: Backend = "auto",
         graph_norm: GraphNorm = "center",
         input_norm: InputNorm = "running",
+        anchor: Anchor = "none",
+        anchor_weight: float = 0.5,
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
@@ -143,6 +155,7 @@ class GLOTPooling(SavableModule):
         check_choice("backend", backend, BACKENDS)
         check_choice("graph_norm", graph_norm, GRAPH_NORMS)
         check_choice("input_norm", input_norm, INPUT_NORMS)
+        check_choice("anchor", anchor, ANCHORS)
         for name, value in (("embedding_dimension", embedding_dimension), ("hidden_dim", hidden_dim), ("heads", heads)):
             check_int(name, value, minimum=1)
         check_int("num_layers", num_layers, minimum=0)
@@ -150,6 +163,8 @@ class GLOTPooling(SavableModule):
             raise ValueError(f"Invalid tau: {tau!r}. tau is a cosine-similarity threshold in [-1, 1].")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"Invalid dropout: {dropout!r}. Valid values are in [0, 1).")
+        if not 0.0 <= float(anchor_weight) <= 1.0:
+            raise ValueError(f"Invalid anchor_weight: {anchor_weight!r}. Valid values are in [0, 1].")
         if gnn == "gin" and edge_weight == "cosine":
             raise ValueError(
                 "edge_weight='cosine' has no effect with gnn='gin' (GIN sums neighbours unweighted). "
@@ -179,6 +194,9 @@ class GLOTPooling(SavableModule):
         self.scorer_hidden = default_scorer_hidden(width) if scorer_hidden is None else scorer_hidden
         check_int("scorer_hidden", self.scorer_hidden, minimum=1)
         self.readout = AttentionReadout(width, self.scorer_hidden)
+        self.anchor = anchor
+        self.anchor_weight = float(anchor_weight)
+        self.anchor_mix = AnchorMix(embedding_dimension, anchor, anchor_weight) if anchor != "none" else None
 
     @classmethod
     def from_preset(cls, preset: str, embedding_dimension: int, **kwargs: Any) -> GLOTPooling:
@@ -194,12 +212,15 @@ class GLOTPooling(SavableModule):
         """Re-initialise every learnable parameter."""
         self.token_gnn.reset_parameters()
         self.readout.reset_parameters()
+        if self.anchor_mix is not None:
+            self.anchor_mix.reset_parameters()
         if self.input_running_norm is not None:
             self.input_running_norm.reset_parameters()
 
     def get_embedding_dimension(self) -> int:
         """Width ``D`` of the sentence embedding."""
-        return self.token_gnn.out_channels
+        extra = self.embedding_dimension if self.anchor_mix is not None else 0
+        return self.token_gnn.out_channels + extra
 
     def choose_backend(self, batch_size: int, length: int) -> tuple[str, int]:
         """How a batch of ``batch_size`` sequences padded to ``length`` tokens is pooled.
@@ -233,7 +254,10 @@ class GLOTPooling(SavableModule):
         logger.debug(
             "GLOTPooling: %s path, %d sequences per pass, batch of shape %s", backend, group, tuple(valid.shape)
         )
-        features["sentence_embedding"] = torch.cat([z for z, _ in pooled])  # (B, D)
+        z = torch.cat([z for z, _ in pooled])  # (B, D)
+        if self.anchor_mix is not None:
+            z = self.anchor_mix(z, token_embeddings, valid)
+        features["sentence_embedding"] = z
         features["token_weights"] = torch.cat([weights for _, weights in pooled])  # (B, L)
         return features
 

@@ -20,6 +20,8 @@ EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
 GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
 #: Normalisation of the states the GNN and readout see: per text, or per dimension over all training tokens.
 INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
+#: Untrained poolings :class:`~st_glot.GLOTPooling` can keep beside its readout (``anchor``).
+ANCHORS: tuple[str, ...] = ("none", "last", "mean")
 #: Named configurations of the graph and of the states the GNN sees. ``"recommended"`` is the
 #: constructor's default: the setting that scored best on the stress test on an encoder
 #: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (benchmarks/README.md). ``"paper"`` is the
@@ -55,4 +57,6 @@ GLOT_OPTIONS: tuple[str, ...] = (
     "scorer_hidden",
     "graph_norm",
     "input_norm",
+    "anchor",
+    "anchor_weight",
 )

@@ -1,0 +1,95 @@
+"""GLOT's anchor: the untrained pooling kept beside the readout, checked against hand computations."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from st_glot import GLOTPooling
+from st_glot.models.backbones import load_backbone
+from st_glot.models.factory import make_pooler
+from st_glot.nn.anchor import AnchorMix, anchor_pool
+
+
+def _batch():
+    torch.manual_seed(0)
+    x = torch.randn(4, 6, 8)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0]]).bool()
+    return x, mask
+
+
+def test_anchor_pool_against_a_loop():
+    x, mask = _batch()  # right padding, left padding, and an empty row
+    for anchor in ("last", "mean"):
+        got = anchor_pool(x, mask, anchor)
+        for b in range(4):
+            rows = x[b, mask[b]]
+            expected = torch.zeros(8) if not len(rows) else rows[-1] if anchor == "last" else rows.mean(0)
+            torch.testing.assert_close(got[b], expected)
+
+
+def test_mixed_cosine_is_the_weighted_sum_of_the_two_cosines():
+    x, mask = _batch()
+    mask[3, 2] = True
+    mix = AnchorMix(8, "last", weight=0.3)
+    z = torch.randn(4, 5)
+    out = mix(z, x, mask)  # training mode: the statistics are this batch's anchors
+    assert out.shape == (4, 5 + 8)
+    anchors = torch.stack([x[b, mask[b]][-1] for b in range(4)])
+    standardised = (anchors - anchors.mean(0)) / (anchors.var(0, unbiased=False) + mix.norm.eps).sqrt()
+    for i, j in [(0, 1), (1, 2), (0, 3)]:
+        expected = 0.7 * F.cosine_similarity(z[i], z[j], dim=0) + 0.3 * F.cosine_similarity(
+            standardised[i], standardised[j], dim=0
+        )
+        torch.testing.assert_close(F.cosine_similarity(out[i], out[j], dim=0), expected)
+
+
+def test_evaluation_uses_the_training_statistics():
+    x, mask = _batch()
+    mix = AnchorMix(8, "mean", weight=1.0)
+    mix(torch.randn(4, 5), x, mask)
+    mean, var = mix.norm.running_mean.clone(), mix.norm.running_var.clone()
+    mix.eval()
+    out = mix(torch.randn(2, 5), x[:2], mask[:2])
+    assert torch.equal(mix.norm.running_mean, mean) and torch.equal(mix.norm.running_var, var)
+    expected = F.normalize((anchor_pool(x[:2], mask[:2], "mean") - mean) / (var + mix.norm.eps).sqrt(), dim=-1)
+    torch.testing.assert_close(out[:, 5:], expected)
+    assert torch.equal(out[:, :5], torch.zeros(2, 5))  # weight 1: the readout has no share
+
+
+def test_glot_with_an_anchor_extends_the_vector_and_keeps_its_readout():
+    x, mask = _batch()
+    mask[3, 0] = True
+    torch.manual_seed(1)
+    plain = GLOTPooling(8, hidden_dim=4, input_norm="none")
+    torch.manual_seed(1)
+    anchored = GLOTPooling(8, hidden_dim=4, input_norm="none", anchor="last", anchor_weight=0.25)
+    assert anchored.get_embedding_dimension() == plain.get_embedding_dimension() + 8
+    features = {"token_embeddings": x, "attention_mask": mask.long()}
+    z = plain(dict(features))["sentence_embedding"]
+    out = anchored(dict(features))["sentence_embedding"]
+    torch.testing.assert_close(out[:, : z.size(1)], 0.75**0.5 * F.normalize(z, dim=-1))
+    torch.testing.assert_close(out.norm(dim=-1), torch.ones(4))
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"anchor": "first"}, r"Invalid anchor: 'first'. Valid values are: \('none', 'last', 'mean'\)"),
+        ({"anchor": "last", "anchor_weight": 1.5}, r"Invalid anchor_weight: 1.5.*\[0, 1\]"),
+    ],
+)
+def test_bad_anchor_arguments_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GLOTPooling(8, **kwargs)
+
+
+def test_make_pooler_anchors_glot_on_templated_decoders_only(tiny_llama_dir, tiny_bert_dir):
+    decoder = load_backbone(tiny_llama_dir, template="auto")
+    assert make_pooler("glot", decoder).anchor == "last"
+    assert make_pooler("glot", decoder, anchor="auto").anchor == "last"
+    assert make_pooler("glot", decoder, anchor="mean", anchor_weight=0.2).anchor_mix.weight == 0.2
+    assert make_pooler("glot", decoder, preset="paper").anchor == "none"  # the research code's configuration
+    assert make_pooler("glot", load_backbone(tiny_llama_dir)).anchor == "none"  # plain text: no summary token
+    assert make_pooler("glot", load_backbone(tiny_bert_dir, template="auto")).anchor == "none"
