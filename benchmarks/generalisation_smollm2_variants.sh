@@ -18,7 +18,7 @@ variants=("$@")
 for variant in "${variants[@]}"; do
   set -x
   # shellcheck disable=SC2086  # the variant's options are words
-  $ST generalisation --backbone smollm2 --backbone-dtype bfloat16 --data-dir "$DATA" --pooling glot --seeds 0,1,2 \
+  $ST generalisation --backbone smollm2 --backbone-dtype bfloat16 --anchor none --data-dir "$DATA" --pooling glot --seeds 0,1,2 \
     --epochs 3 --lr 2e-4 --no-banking77 --quiet ${options[$variant]} \
     --output "benchmarks/results/generalisation/smollm2-glot-$variant"
   { set +x; } 2>/dev/null

@@ -17,7 +17,7 @@ for task in stsb cola; do
   for name in readout-only no-input-norm paper-preset; do
     set -x
     # shellcheck disable=SC2086  # the options are words
-    $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --task "$task" --data-dir "$DATA" \
+    $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --anchor none --task "$task" --data-dir "$DATA" \
       --pooling glot --seeds 0,1,2 ${recipe[$task]} ${ablation[$name]} --quiet \
       --output "benchmarks/results/glue/smollm2-full-$task-glot-$name" "$@"
     { set +x; } 2>/dev/null

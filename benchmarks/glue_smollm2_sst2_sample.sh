@@ -11,6 +11,6 @@ DATA=${ST_GLOT_DATA:-../shared/data}
 mkdir -p benchmarks/logs
 exec > >(tee benchmarks/logs/glue_smollm2_sst2_sample.log) 2>&1
 set -x
-$ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --task sst2 --data-dir "$DATA" \
+$ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --anchor none --task sst2 --data-dir "$DATA" \
   --limit 10000 --pooling glot,adapool,mean,max,prompteol --seeds 0 --lr-grid 3e-4,1e-3 --epochs 3 \
   --validation-fraction 0.1 --quiet --output benchmarks/results/glue/smollm2-sst2-limit10000 "$@"

@@ -11,7 +11,7 @@ ST_GLOT=${ST_GLOT:-st-glot}
 DATA=${ST_GLOT_DATA:-../shared/data}
 mkdir -p benchmarks/logs
 log=benchmarks/logs/stsb_smollm2_prompteol.log
-cmd=("$ST_GLOT" glue --task stsb --data-dir "$DATA" --limit 2000 --backbone smollm2 --template prompteol
+cmd=("$ST_GLOT" glue --task stsb --data-dir "$DATA" --limit 2000 --backbone smollm2 --template prompteol --anchor none
      --pooling glot,adapool,mean,prompteol --epochs 3 --lr 2e-4 --seed 0
      --output benchmarks/results/glue/smollm2-prompteol-stsb-limit2000 "$@")
 echo "+ ${cmd[*]}" | tee "$log"

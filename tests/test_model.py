@@ -238,3 +238,7 @@ def test_make_pooler_and_cli_presets(tiny_backbone):
     assert paper == {"preset": "paper", "tau": 0.8, "num_layers": 3}
     pool = make_pooler("glot", tiny_backbone, **paper)
     assert (pool.graph_norm, pool.tau, pool.num_layers) == ("none", 0.8, 3)
+    anchored = stress_glot_kwargs(parse(["stress-test", "--anchor", "mean", "--anchor-weight", "0.3"]))
+    assert anchored == {"preset": "recommended", "anchor": "mean", "anchor_weight": 0.3}
+    pool = make_pooler("glot", tiny_backbone, **anchored)
+    assert (pool.anchor, pool.anchor_mix.weight, pool.get_embedding_dimension()) == ("mean", 0.3, 2 * 32 + 2 * 128)

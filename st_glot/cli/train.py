@@ -62,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
     Everything random (the pooler's and projection's initialisation, the classification
     head, the batch order) follows ``--seed``, so the same command on CPU saves
-    bit-identical weights. A parameter-free pooler (mean, max, cls) trained with an
-    embedding loss gets a trainable ``D → D`` projection after it (as ``st-glot glue``
-    does), since it has nothing to train otherwise.
+    bit-identical weights. Trained with an embedding loss, every pooler gets a trainable
+    ``D → D`` projection after it, as in ``st-glot glue``, ``compare`` and ``generalisation``
+    (the paper's STS-B set-up): a parameter-free pooler has nothing to train otherwise, and
+    GLOT on a templated decoder's states scores far lower without it (benchmarks/README.md).
     """
     import torch
 
@@ -84,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
             )
             pooler = make_pooler(args.pooling, backbone, **(glot_kwargs(args) if args.pooling == "glot" else {}))
         embedding_loss = loss != "classification"
-        project = embedding_loss and not any(p.requires_grad for p in pooler.parameters())
-        model = make_model(method_backbone(args.pooling, backbone), pooler, normalize=embedding_loss, project=project)
+        model = make_model(
+            method_backbone(args.pooling, backbone), pooler, normalize=embedding_loss, project=embedding_loss
+        )
         result = fit(
             model,
             train,
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         summary = {
             "task": args.task,
             "pooling": args.pooling,
-            "projection": project,
+            "projection": embedding_loss,
             "loss": loss,
             "backbone": args.backbone or "all-MiniLM-L6-v2 (embedded)",
             "train_rows": len(train),
