@@ -310,5 +310,6 @@ class GLOTPooling(SavableModule):
         return (
             f"GLOTPooling({self.embedding_dimension}, {self.get_embedding_dimension()}, gnn={self.gnn}, "
             f"layers={self.num_layers}, hidden={self.hidden_dim}, jk={self.jk}, tau={self.tau}, "
-            f"edge_weight={self.edge_weight}, backend={self.backend})"
+            f"edge_weight={self.edge_weight}, backend={self.backend}"
+            + (f", anchor={self.anchor}, anchor_weight={self.anchor_weight})" if self.anchor_mix is not None else ")")
         )
