@@ -202,11 +202,30 @@ def build_token_graph(
     Returns:
         The :class:`TokenGraph` of the batch.
     """
-    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     valid = valid.bool()
     similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
-    adjacency = (similarity > tau) & pair
+    return threshold(similarity, pair, valid, tau, edge_weight, packing)
+
+
+def threshold(
+    similarity: Tensor,
+    pair: Tensor,
+    valid: Tensor,
+    tau: float,
+    edge_weight: EdgeWeight = "binary",
+    packing: PackedTokens | None = None,
+) -> TokenGraph:
+    """The :class:`TokenGraph` with an edge ``j → i`` wherever ``pair[b, i, j]`` and ``S_ij > tau``.
+
+    Args:
+        similarity: ``(B, L, L)`` fp32 cosine similarities.
+        pair: ``(B, L, L)`` bool, the token pairs that may connect (both valid, same sequence).
+        valid: ``(B, L)`` bool mask of real tokens.
+        tau, edge_weight, packing: as for :func:`build_token_graph`.
+    """
+    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
+    adjacency = (similarity > tau) & pair  # (B, L, L)
     if edge_weight == "binary":
         weight = adjacency.float()
     else:

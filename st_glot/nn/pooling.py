@@ -31,6 +31,7 @@ from st_glot.nn.graph import (
 from st_glot.nn.inputs import PackedTokens, padded_token_states
 from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
+from st_glot.nn.row_packing import build_row_packed_token_graph
 from st_glot.nn.serialization import SavableModule
 from st_glot.utils.checks import check_choice, check_int
 from st_glot.utils.choices import ANCHORS, GLOT_OPTIONS, INPUT_NORMS, PRESETS
@@ -282,7 +283,9 @@ class GLOTPooling(SavableModule):
 
         The dense path packs the valid tokens (:class:`PackedTokens`) unless padding
         is rare: then every per-token step (input norm, projections, scorer) costs
-        ``Σ nᵢ`` rows and only the ``(G, L, L)`` graph products see padding.
+        ``Σ nᵢ`` rows, and the graph products run on rows of width ``L`` that hold
+        several short sequences each (:mod:`st_glot.nn.row_packing`) when that
+        saves at least a quarter of the ``(G, L, L)`` entries.
         """
         packing = PackedTokens.from_mask(valid) if backend == "dense" else None
         if packing is None:
@@ -296,7 +299,11 @@ class GLOTPooling(SavableModule):
             states = packing.pack(token_embeddings)  # (N, d)
         x = self._input_states(states, valid, packing)
         if backend == "dense":
-            graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm, packing)
+            graph = None
+            if packing is not None:  # short texts share rows of the graph
+                graph = build_row_packed_token_graph(states, packing, self.tau, self.edge_weight, self.graph_norm)
+            if graph is None:
+                graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm, packing)
             parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·) or (N, ·)], widths summing to D
             return self.readout(parts, valid, packing)  # (G, D), (G, L)
         sparse = build_sparse_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm)
