@@ -47,8 +47,11 @@ def test_each_sequence_gets_the_graph_of_the_padded_batch(edge_weight, graph_nor
     lengths = [10, 4, 3, 2, 1, 6, 0]
     x, valid = _right_padded(lengths)
     packing = PackedTokens.from_mask(valid)
-    dense = build_token_graph(x, valid, 0.2, edge_weight, graph_norm)
-    packed = build_row_packed_token_graph(packing.pack(x), packing, 0.2, edge_weight, graph_norm)
+    tau = 0.9 if graph_norm == "none" else 0.2  # the shared direction makes raw cosines high
+    dense = build_token_graph(x, valid, tau, edge_weight, graph_norm)
+    pairs = sum(n * n for n in lengths)
+    assert 0 < int(dense.adjacency.sum()) < pairs  # some token pairs connect, others do not
+    packed = build_row_packed_token_graph(packing.pack(x), packing, tau, edge_weight, graph_norm)
     assert packed is not None and packed.valid.size(0) < len(lengths)
     rows, starts, _ = row_layout(lengths, 10)
     for b, n in enumerate(lengths):
@@ -56,9 +59,15 @@ def test_each_sequence_gets_the_graph_of_the_padded_batch(edge_weight, graph_nor
         assert torch.equal(packed.adjacency[rows[b], block, block], dense.adjacency[b, :n, :n])
         torch.testing.assert_close(packed.weight[rows[b], block, block], dense.weight[b, :n, :n], atol=1e-6, rtol=0)
     assert int(packed.adjacency.sum()) == int(dense.adjacency.sum())  # no edge between sequences sharing a row
-    # the graph's own packing maps the same node rows into the packed rows
-    nodes = torch.arange(packing.index.numel(), dtype=torch.float).unsqueeze(1)  # (N, 1)
-    assert torch.equal(packed.nodes(packed.padded(nodes)), nodes)
+    assert int(packed.valid.sum()) == sum(lengths)
+    # node k of sequence b (packed rows in sequence order) sits at position starts[b] + k of row rows[b]
+    node = torch.arange(packing.index.numel(), dtype=torch.float).unsqueeze(1)  # (N, 1)
+    placed = packed.padded(node).squeeze(-1)  # (R, L)
+    first = 0
+    for b, n in enumerate(lengths):
+        expected = torch.arange(first, first + n, dtype=torch.float)
+        assert torch.equal(placed[rows[b], starts[b] : starts[b] + n], expected)
+        first += n
 
 
 def test_no_row_packing_when_it_saves_little():

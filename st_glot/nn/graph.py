@@ -41,6 +41,10 @@ SIMILARITY_BLOCK_ELEMENTS = 1 << 24
 class TokenGraph:
     """A batch of token graphs in dense form.
 
+    Each of the ``B`` padded rows holds one sequence's graph, or, built by
+    :func:`~st_glot.nn.row_packing.build_row_packed_token_graph`, the graphs of several
+    sequences side by side, which no edge connects.
+
     Attributes:
         valid: ``(B, L)`` bool, True on real (non-padding) tokens.
         adjacency: ``(B, L, L)`` bool; ``adjacency[b, i, j]`` is the edge ``j → i``.
@@ -202,6 +206,7 @@ def build_token_graph(
     Returns:
         The :class:`TokenGraph` of the batch.
     """
+    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     valid = valid.bool()
     similarity = cosine_similarity_matrix(x, valid, graph_norm)  # (B, L, L)
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)

@@ -74,12 +74,15 @@ PACKING_MAX_FILL = 0.9
 class PackedTokens:
     """The valid tokens of a padded ``(B, L)`` batch as one list of ``N = Σ nᵢ`` rows.
 
-    Rows are in row-major ``(b, l)`` order, the order of ``x[valid]``.
+    Built by :meth:`from_mask`, the rows are in row-major ``(b, l)`` order, the order of
+    ``x[valid]``, and each padded row ``b`` is one sequence. A row-packed graph's layout
+    (:mod:`st_glot.nn.row_packing`) maps the same token rows into padded rows that hold
+    several sequences each; there ``batch`` and ``lengths`` count padded rows, not sequences.
 
     Attributes:
         index: ``(N,)`` long, the flat position ``b·L + l`` of each valid token.
-        batch: ``(N,)`` long, the sequence ``b`` of each valid token.
-        lengths: ``(B,)`` long, valid tokens per sequence.
+        batch: ``(N,)`` long, the padded row ``b`` of each valid token.
+        lengths: ``(B,)`` long, valid tokens per padded row.
         slot: ``(B L,)`` long, the row of each position ``b·L + l`` in the packed
             list, ``N`` on padding (the fill row :meth:`pad` appends).
         shape: ``(B, L)``.

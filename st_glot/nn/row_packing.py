@@ -19,8 +19,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from st_glot.nn.graph import EdgeWeight, GraphNorm, TokenGraph, cosine_similarity_matrix, sequence_normalize, threshold
+from st_glot.nn.graph import (
+    EDGE_WEIGHTS,
+    EdgeWeight,
+    GraphNorm,
+    TokenGraph,
+    cosine_similarity_matrix,
+    sequence_normalize,
+    threshold,
+)
 from st_glot.nn.inputs import PackedTokens
+from st_glot.utils.checks import check_choice
 
 #: Rows are packed only when they would hold at most this share of the batch's ``B·L²`` entries.
 ROW_PACKING_MAX_SHARE = 0.75
@@ -67,6 +76,7 @@ def build_row_packed_token_graph(
         :attr:`~st_glot.nn.graph.TokenGraph.packing` maps the same ``N`` node rows into them, or
         None when packing the rows would not save enough.
     """
+    check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
     B, L = packing.shape
     lengths = packing.lengths.tolist()
     rows, starts, R = row_layout(lengths, L)
@@ -83,6 +93,7 @@ def build_row_packed_token_graph(
     valid = segment >= 0  # (R, L)
     inverse = torch.full((R * L,), slot.numel(), dtype=torch.long, device=device)
     inverse[slot] = torch.arange(slot.numel(), device=device)
+    # the nodes' places in the rows; its batch and lengths count rows, not sequences
     layout = PackedTokens(index=slot, batch=slot // L, lengths=valid.sum(1), slot=inverse, shape=(R, L))
     centred = sequence_normalize(states, None, graph_norm, packing)  # (N, d) fp32, per sequence
     similarity = cosine_similarity_matrix(layout.pad(centred), valid)  # (R, L, L)

@@ -75,7 +75,7 @@ class TokenGATConv(GATConv):
         they are computed once per batch (:func:`gat_edge_terms`) and shared by
         every layer and head; per layer the work is one ``(N, in) × (in, H C)``
         matmul (``N = B L`` unpacked), ``O(H B L^2)`` elementwise logits and one
-        ``(L, L) × (L, C)`` matmul per sequence and head.
+        ``(L, L) × (L, C)`` matmul per padded row and head.
         """
         B, L = graph.valid.shape
         H, C = self.heads, self.out_channels
