@@ -6,6 +6,8 @@
 # epochs (up to 3) chosen on 10 % of the training set, then trained on all of it. GLOT in its default configuration
 # on a templated decoder (recommended preset with the anchor). The backbone pass over the 68k texts takes ~40 min.
 #   benchmarks/glue_full_smollm2_sst2.sh [more st-glot glue options]
+# The table's mean and max rows (the same settings, cache and seeds):
+#   benchmarks/glue_full_smollm2_sst2.sh --pooling mean,max --output benchmarks/results/glue/smollm2-full-sst2-mean-max
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ST=${ST_GLOT:-st-glot}
