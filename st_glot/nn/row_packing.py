@@ -84,7 +84,7 @@ def build_row_packed_token_graph(
         return None
     device = states.device
     first = torch.cumsum(packing.lengths, 0) - packing.lengths  # (B,) first node row of each sequence
-    place = torch.tensor(rows, device=device) * L + torch.tensor(starts, device=device)  # (B,) start slot
+    place = torch.tensor([r * L + s for r, s in zip(rows, starts)], device=device)  # (B,) start slot, one copy
     slot = place.index_select(0, packing.batch) + torch.arange(states.size(0), device=device)
     slot = slot - first.index_select(0, packing.batch)  # (N,) position r·L + l of each node
     segment = torch.full((R * L,), -1, dtype=torch.long, device=device)  # (R L,)
