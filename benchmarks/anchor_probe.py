@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -24,63 +25,98 @@ import torch.nn.functional as F
 from _common import RESULTS
 from datasets import Dataset
 from scipy.stats import spearmanr
+from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.generalisation import GENRES, load_protocol_data, roc_auc
+from st_glot.evaluation.generalisation import GENRES, ProtocolData, load_protocol_data, roc_auc
 from st_glot.models.backbones import load_backbone
 from st_glot.models.factory import default_anchor, make_model, make_pooler, method_backbone
 from st_glot.training.fit import cached_encoder
 
 PAIR_COLUMNS = ("sentence1", "sentence2")
+#: The scored columns, in table order.
+COLUMNS = [*(f"logo:{g}" for g in GENRES), "logo:avg", "stsb", "mrpc-zero-shot"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def probe_scores(vectors: dict[str, torch.Tensor], data: ProtocolData, standardised: bool) -> dict[str, np.ndarray]:
+    """Score untrained vectors on the protocol's columns, ×100, one score per row of each text's vectors.
+
+    Args:
+        vectors: each text's vectors, ``(K, d)``: ``K`` poolings (of ``K`` layers, say) scored apart.
+        data: the protocol's pairs.
+        standardised: standardise each dimension first with the mean and population variance (as
+            ``TokenRunningNorm`` accumulates them) of the training texts' vectors: the two other
+            genres' for a leave-one-genre-out column, all of STS-B train for the others.
+
+    Returns:
+        ``{column: (K,) scores}`` for :data:`COLUMNS`: Spearman on STS-B dev pairs, ROC-AUC on MRPC.
+    """
+
+    def stack(pairs: Dataset, column: str) -> torch.Tensor:
+        return torch.stack([vectors[t] for t in pairs[column]]).float()  # (n, K, d)
+
+    def cosines(pairs: Dataset, statistics: Dataset) -> np.ndarray:
+        a, b = stack(pairs, "sentence1"), stack(pairs, "sentence2")
+        if standardised:
+            seen = torch.cat([stack(statistics, c) for c in PAIR_COLUMNS])  # (2 n, K, d)
+            mean, scale = seen.mean(0), torch.rsqrt(seen.var(0, unbiased=False) + 1e-5)  # (K, d)
+            a, b = (a - mean) * scale, (b - mean) * scale
+        return F.cosine_similarity(a, b, dim=-1).numpy()  # (n, K)
+
+    def per_row(metric: Callable, similarity: np.ndarray, truth: list) -> np.ndarray:
+        return np.array([100 * metric(similarity[:, k], truth) for k in range(similarity.shape[1])])  # (K,)
+
+    def spearman(similarity: np.ndarray, truth: list) -> float:
+        return spearmanr(similarity, truth).statistic
+
+    scores = {
+        f"logo:{g}": per_row(
+            spearman, cosines(data.genre("dev", g), data.without_genre(g)), data.genre("dev", g)["score"]
+        )
+        for g in GENRES
+    }
+    scores["logo:avg"] = np.mean([scores[f"logo:{g}"] for g in GENRES], axis=0)
+    scores["stsb"] = per_row(spearman, cosines(data.stsb_dev, data.stsb_train), data.stsb_dev["score"])
+    scores["mrpc-zero-shot"] = per_row(roc_auc, cosines(data.mrpc_test, data.stsb_train), data.mrpc_test["label"])
+    return scores
+
+
+def protocol_texts(data: ProtocolData) -> list[str]:
+    """Every distinct text the probe scores: STS-B train and dev, the MRPC test file."""
+    return sorted({t for d in (data.stsb_train, data.stsb_dev, data.mrpc_test) for c in PAIR_COLUMNS for t in d[c]})
+
+
+def probe_setup(description: str) -> tuple[argparse.Namespace, Transformer, ProtocolData, list[str]]:
+    """Parse a probe's command line; load its frozen backbone (templated on a decoder) and the protocol's data.
+
+    Returns:
+        ``(args, backbone, data, texts)``, ``texts`` from :func:`protocol_texts`.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--backbone-dtype", default=None)
     parser.add_argument("--data-dir", required=True)
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, dtype=args.backbone_dtype, template="auto")
-    anchor = default_anchor(backbone)
-    method = "prompteol" if anchor == "last" else "mean"
     data = load_protocol_data(args.data_dir, banking77=False)
+    return args, backbone, data, protocol_texts(data)
+
+
+def main() -> None:
+    args, backbone, data, texts = probe_setup(__doc__.splitlines()[0])
+    method = "prompteol" if default_anchor(backbone) == "last" else "mean"
     model = make_model(method_backbone(method, backbone), make_pooler(method, backbone), normalize=False)
-    texts = sorted({t for d in (data.stsb_train, data.stsb_dev, data.mrpc_test) for c in PAIR_COLUMNS for t in d[c]})
-    vectors = dict(zip(texts, cached_encoder(model, texts).encode(texts, batch_size=64, convert_to_tensor=True)))
-
-    def stack(pairs: Dataset, column: str) -> torch.Tensor:
-        return torch.stack([vectors[t] for t in pairs[column]]).float()  # (n, d)
-
-    def cosines(pairs: Dataset, statistics: Dataset | None) -> np.ndarray:
-        a, b = stack(pairs, "sentence1"), stack(pairs, "sentence2")
-        if statistics is not None:  # mean and population variance, as TokenRunningNorm accumulates them
-            seen = torch.cat([stack(statistics, c) for c in PAIR_COLUMNS])  # (2 n, d)
-            mean, scale = seen.mean(0), torch.rsqrt(seen.var(0, unbiased=False) + 1e-5)
-            a, b = (a - mean) * scale, (b - mean) * scale
-        return F.cosine_similarity(a, b).numpy()
-
+    encoded = cached_encoder(model, texts).encode(texts, batch_size=64, convert_to_tensor=True)  # (n, d)
+    vectors = dict(zip(texts, encoded[:, None]))  # (1, d) each
     row = {}
     for standardised in (False, True):
         name = f"{method} (untrained){', standardised' if standardised else ''}"
-        scores = {
-            f"logo:{g}": 100
-            * spearmanr(
-                cosines(data.genre("dev", g), data.without_genre(g) if standardised else None),
-                data.genre("dev", g)["score"],
-            ).statistic
-            for g in GENRES
-        }
-        scores["logo:avg"] = float(np.mean([scores[f"logo:{g}"] for g in GENRES]))
-        statistics = data.stsb_train if standardised else None
-        scores["stsb"] = 100 * spearmanr(cosines(data.stsb_dev, statistics), data.stsb_dev["score"]).statistic
-        scores["mrpc-zero-shot"] = 100 * roc_auc(cosines(data.mrpc_test, statistics), data.mrpc_test["label"])
-        row[name] = {k: float(v) for k, v in scores.items()}
+        row[name] = {k: float(v[0]) for k, v in probe_scores(vectors, data, standardised).items()}
     label = args.backbone or "minilm"
     path = RESULTS / "generalisation" / f"anchor-probe-{label}.json"
     path.write_text(json.dumps({"backbone": label, "dtype": args.backbone_dtype, "rows": row}, indent=2))
-    columns = [*(f"logo:{g}" for g in GENRES), "logo:avg", "stsb", "mrpc-zero-shot"]
-    print("| method | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
+    print("| method | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS))
     for name, scores in row.items():
-        print(f"| {name} | " + " | ".join(f"{scores[c]:.2f}" for c in columns) + " |")
+        print(f"| {name} | " + " | ".join(f"{scores[c]:.2f}" for c in COLUMNS) + " |")
     print(f"wrote {path}")
 
 
