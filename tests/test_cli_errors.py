@@ -93,16 +93,26 @@ def test_output_that_is_the_working_folder_is_refused(tiny_bert_dir, tmp_path, m
         main(_train_argv(tmp_path, "..", tiny_bert_dir))
 
 
-def test_failed_command_leaves_no_output_and_keeps_the_old_one(tiny_bert_dir, tmp_path):
+def test_failed_command_leaves_no_output_and_keeps_the_old_one(tiny_bert_dir, tmp_path, monkeypatch):
+    from st_glot.training import fit
+
     out = tmp_path / "model"
-    with pytest.raises(ValueError, match="epochs"):  # fails in training, after the backbone ran
-        main(_train_argv(tmp_path, out, tiny_bert_dir, "--epochs", "0"))
+    trained = fit.fit
+
+    def fail(model, *args, **kwargs):  # fails in training, after the backbone loaded
+        assert isinstance(model, SentenceTransformer)
+        raise ValueError("training failed")
+
+    monkeypatch.setattr(fit, "fit", fail)
+    with pytest.raises(ValueError, match="training failed"):
+        main(_train_argv(tmp_path, out, tiny_bert_dir))
     assert not out.exists() and _siblings(out) == []
     out.mkdir()
     (out / "old.txt").write_text("previous run")
-    with pytest.raises(ValueError, match="epochs"):
-        main(_train_argv(tmp_path, out, tiny_bert_dir, "--epochs", "0"))
+    with pytest.raises(ValueError, match="training failed"):
+        main(_train_argv(tmp_path, out, tiny_bert_dir))
     assert [p.name for p in out.iterdir()] == ["old.txt"] and _siblings(out) == []
+    monkeypatch.setattr(fit, "fit", trained)
     assert main(_train_argv(tmp_path, out, tiny_bert_dir)) == 0  # success replaces the folder whole
     assert not (out / "old.txt").exists() and (out / "modules.json").is_file() and _siblings(out) == []
 
@@ -195,3 +205,86 @@ def test_explain_without_output_prints_and_writes_nothing(tiny_bert_dir, tmp_pat
     assert printed[0] == "[0] the cat sat on the mat"
     assert printed[1].split() == ["1.", f"{weight:.4f}", token]
     assert len(printed) == 3 and list(work.iterdir()) == []
+
+
+# --- option values: one line at parse time, before any data or model ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "--epochs", "0"], "argument --epochs: invalid value '0': expected an integer >= 1"),
+        (["train", "--batch-size", "0"], "argument --batch-size: invalid value '0': expected an integer >= 1"),
+        (["compare", "--lr", "-1"], "argument --lr: invalid value '-1': expected a number > 0"),
+        (["glue", "--lr", "0"], "argument --lr: invalid value '0': expected a number > 0"),
+        (["glue", "--lr", "nan"], "argument --lr: invalid value 'nan': expected a number > 0"),
+        (["compare", "--tau", "2"], "argument --tau: invalid value '2': expected a number in [-1, 1]"),
+        (
+            ["compare", "--anchor-weight", "3"],
+            "argument --anchor-weight: invalid value '3': expected a number in [0, 1]",
+        ),
+        (["train", "--dropout", "1"], "argument --dropout: invalid value '1': expected a number in [0, 1)"),
+        (["train", "--num-layers", "-1"], "argument --num-layers: invalid value '-1': expected an integer >= 0"),
+        (["train", "--weight-decay", "-0.1"], "argument --weight-decay: invalid value '-0.1': expected a number >= 0"),
+        (
+            ["compare", "--validation-fraction", "1"],
+            "argument --validation-fraction: invalid value '1': expected a number in (0, 1)",
+        ),
+        (["compare", "--lr-grid", "1e-3,abc"], "argument --lr-grid: invalid value 'abc': expected a number > 0"),
+        (
+            ["compare", "--seeds", "0,,1"],
+            "argument --seeds/--seed: empty item in '0,,1': expected comma-separated seed(s)",
+        ),
+        (["compare", "--seeds", "1,2,1"], "argument --seeds/--seed: seed(s) given twice in '1,2,1': 1"),
+        (
+            ["glue", "--seeds", "-1"],
+            "argument --seeds/--seed: invalid value '-1': expected an integer in [0, 4294967295]",
+        ),
+        (["train", "--seed", "x"], "argument --seed: invalid value 'x': expected an integer in [0, 4294967295]"),
+        (["stress-test", "--train-size", "0"], "argument --train-size: invalid value '0': expected an integer >= 2"),
+        (["stress-test", "--ratios", "0.5,1.5"], "argument --ratios: invalid value '1.5': expected a number in (0, 1)"),
+        (["glue", "--limit", "0"], "argument --limit: invalid value '0': expected an integer >= 1"),
+        (["mteb", "--n-experiments", "0"], "argument --n-experiments: invalid value '0': expected an integer >= 1"),
+        (
+            ["compare", "--pooling", "glot,glot"],
+            "argument --pooling: pooling method(s) given twice in 'glot,glot': glot",
+        ),
+    ],
+)
+def test_bad_option_value_is_one_line_naming_the_valid_range(argv, message, capsys, no_backbone):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    command = argv[0]
+    assert err == f"st-glot {command}: error: {message} (options: st-glot {command} --help)\n"
+
+
+@pytest.mark.parametrize(
+    ("task", "loss", "valid"),
+    [("sst2", "cosent", "classification"), ("stsb", "classification", "cosent, cosine, mnrl")],
+)
+def test_train_loss_that_cannot_train_the_task_is_refused_first(tmp_path, task, loss, valid, no_backbone):
+    output = tmp_path / "out"
+    argv = ["train", "--task", task, "--loss", loss, "--output", str(output), "--data-dir", str(tmp_path / "none")]
+    with pytest.raises(
+        SystemExit, match=rf"^st-glot train: --loss {loss} cannot train task '{task}' .*; valid: {valid}\.$"
+    ):
+        main(argv)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("command", ["explain", "mteb"])
+def test_model_that_is_neither_folder_nor_hub_id_is_one_line(command, tmp_path, monkeypatch):
+    import sentence_transformers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before --model was checked")
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", refuse)
+    extra = ["hello"] if command == "explain" else ["--local-sts", str(tmp_path / "sts.csv")]
+    (tmp_path / "sts.csv").write_text("sentence1,sentence2,score\na,b,1\nc,d,2\n")
+    with pytest.raises(
+        SystemExit, match=rf"^st-glot {command}: --model: no such folder, and not a Hub model id: 'nope/'\.$"
+    ):
+        main([command, "--model", "nope/", *extra, "--output", str(tmp_path / "out")])

@@ -135,10 +135,11 @@ def test_classification_jsonl_all_poolers(tiny_bert_dir, tmp_path, capsys):
 
 
 def test_winner_line():
+    seeds = [0, 1, 2]
     summary = {
-        "glot": {"mean": 80.0, "std": 0.5},
-        "adapool": {"mean": 76.9, "std": 0.4},
-        "mean": {"mean": 70.0, "std": 0.1},
+        "glot": {"mean": 80.0, "std": 0.5, "seeds": seeds},
+        "adapool": {"mean": 76.9, "std": 0.4, "seeds": seeds},
+        "mean": {"mean": 70.0, "std": 0.1, "seeds": seeds},
     }
     assert winner(summary) == {
         "method": "glot",
@@ -146,12 +147,21 @@ def test_winner_line():
         "margin": pytest.approx(3.1),
         "line": "glot wins by 3.1 points over adapool",
     }
-    summary["adapool"] = {"mean": 79.0, "std": 2.0}
+    summary["adapool"] = {"mean": 79.0, "std": 2.0, "seeds": seeds}
     assert winner(summary)["line"] == (
         "glot wins by 1.0 points over adapool, less than the spread over seeds (std up to 2.0): not a clear win"
     )
-    summary["adapool"] = {"mean": 79.98, "std": 0.0}
+    summary["adapool"] = {"mean": 79.98, "std": 0.0, "seeds": seeds}
     assert winner(summary)["line"] == "glot and adapool tie (80.0 points each)"
+    summary["mean"] = {"mean": 79.96, "std": 0.0, "seeds": seeds}  # every method tied is named
+    assert winner(summary)["line"] == "glot, adapool and mean tie (80.0 points each)"
+
+
+def test_winner_line_with_one_seed_has_no_spread_to_judge_by():
+    summary = {"glot": {"mean": 80.0, "std": 0.0, "seeds": [0]}, "mean": {"mean": 79.3, "std": 0.0, "seeds": [0]}}
+    assert winner(summary)["line"] == (
+        "glot wins by 0.7 points over mean; one seed only, so no spread to judge by (e.g. --seeds 0,1,2)"
+    )
 
 
 # --- bad input: one line naming file, line and column, before the backbone -------------------------

@@ -173,6 +173,11 @@ def test_mnrl_trains_the_pooler_and_lowers_the_loss(model, tmp_path):
             {"a": ["x"]},
             r"Invalid loss: 'nce'\. Valid values are: \('cosent', 'cosine', 'mnrl', 'classification'\)",
         ),
+        (
+            "classification",
+            {"sentence1": ["a", "b"], "sentence2": ["c", "d"], "score": [1.0, 0.4]},
+            r"loss='classification' needs whole-number class labels; column 'score' holds 0\.4 \(a similarity score\?",
+        ),
     ],
 )
 def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns, message):

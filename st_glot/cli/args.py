@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from typing import Any
 
 from st_glot.utils.choices import (
@@ -29,7 +31,9 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
         help="Hub id or folder; default: the embedded all-MiniLM-L6-v2; 'smollm2': the packaged SmolLM2-135M GGUF",
     )
     group.add_argument("--gguf-file", default=None, help="GGUF file inside --backbone")
-    group.add_argument("--max-seq-length", type=int, default=128, help="truncation length in tokens (default 128)")
+    group.add_argument(
+        "--max-seq-length", type=number(int, 1), default=128, help="truncation length in tokens (default 128)"
+    )
     group.add_argument("--backbone-dtype", choices=("float32", "float16", "bfloat16"), default=None)
     group.add_argument(
         "--template",
@@ -63,24 +67,32 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
         help="recommended: centred graph, running input norm, tau 0.3 (default); paper: the research code's "
         "raw-cosine graph on raw states",
     )
-    group.add_argument("--hidden-dim", type=int, help="GNN width h (default 128)")
-    group.add_argument("--num-layers", type=int, help="GNN layers K (default 2)")
+    group.add_argument("--hidden-dim", type=number(int, 1), help="GNN width h (default 128)")
+    group.add_argument("--num-layers", type=number(int, 0), help="GNN layers K (default 2; 0: the readout alone)")
     group.add_argument("--gnn", choices=GNN_TYPES, help="layer type (default gat)")
     group.add_argument("--jk", choices=JK_MODES, help="jumping knowledge (default cat)")
-    group.add_argument("--tau", type=float, help="edge threshold on cosine similarity (default: the preset's)")
+    group.add_argument(
+        "--tau",
+        type=number(float, -1, 1),
+        help="edge threshold on cosine similarity, in [-1, 1] (default: the preset's)",
+    )
     group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, help="default binary")
     group.add_argument("--graph-norm", choices=GRAPH_NORMS, help="per-text normalisation before the cosine")
     group.add_argument("--input-norm", choices=INPUT_NORMS, help="normalisation of the states the GNN sees")
-    group.add_argument("--heads", type=int, help="GAT heads (default 1)")
-    group.add_argument("--dropout", type=float, help="dropout on GNN outputs (default 0)")
-    group.add_argument("--scorer-hidden", type=int, help="readout scorer width (default max(128, D // 2))")
+    group.add_argument("--heads", type=number(int, 1), help="GAT heads (default 1)")
+    group.add_argument(
+        "--dropout", type=number(float, 0, 1, open_high=True), help="dropout on GNN outputs, in [0, 1) (default 0)"
+    )
+    group.add_argument("--scorer-hidden", type=number(int, 1), help="readout scorer width (default max(128, D // 2))")
     group.add_argument(
         "--anchor",
         choices=(AUTO, *ANCHORS),
         help="untrained pooling kept beside GLOT's vector: last token, mean, or none; auto (default): last on a "
         "decoder reading a template, none otherwise",
     )
-    group.add_argument("--anchor-weight", type=float, help="the anchor's share of the cosine, in [0, 1] (default 0.5)")
+    group.add_argument(
+        "--anchor-weight", type=number(float, 0, 1), help="the anchor's share of the cosine, in [0, 1] (default 0.5)"
+    )
 
 
 def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -104,20 +116,21 @@ def add_training_arguments(
 ) -> None:
     """Epochs, batch size, learning rate, seed(s), cache; ``seeds`` given: ``--seeds`` (that default) for ``--seed``."""
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=3)
-    group.add_argument("--batch-size", type=int, default=32)
-    group.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    add_epochs_batch_lr_arguments(group, epochs=3, lr=lr)
     group.add_argument(
-        "--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW; default 0: plain Adam)"
+        "--weight-decay",
+        type=number(float, 0),
+        default=0.0,
+        help="decoupled weight decay (AdamW; default 0: plain Adam)",
     )
     if seeds is None:
-        group.add_argument("--seed", type=int, default=42)
+        group.add_argument("--seed", type=SEED, default=42)
     else:
         default = ",".join(map(str, seeds))
         group.add_argument(
             "--seeds",
             "--seed",
-            type=comma_list(int),
+            type=SEEDS,
             default=list(seeds),
             help=f"comma-separated seeds (default {default})",
         )
@@ -133,7 +146,7 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("fair tuning")
     group.add_argument(
         "--lr-grid",
-        type=comma_list(float),
+        type=comma_list(POSITIVE, what="learning rate(s)"),
         default=None,
         metavar="LR[,LR…]",
         help="choose each method's learning rate from these, and its epochs (up to --epochs), on a validation "
@@ -141,7 +154,7 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--validation-fraction",
-        type=float,
+        type=number(float, 0, 1, open_low=True, open_high=True),
         default=0.1,
         help="share of the training data held out for --lr-grid (default 0.1)",
     )
@@ -172,14 +185,85 @@ def add_methods_argument(parser: argparse.ArgumentParser, flag: str, default: tu
     )
 
 
-def comma_list(cast=str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):
-    """An argparse ``type`` for comma-separated lists, e.g. ``--seeds 0,1,2``; checks names against ``valid``."""
+def number(
+    cast: Callable[[str], float] = float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> Callable[[str], Any]:
+    """An argparse ``type``: ``cast(text)``, finite and within ``[low, high]`` (an end is left out when
+    ``open_low`` / ``open_high``; ``None``: no bound); the error names the value and the valid range,
+    e.g. ``invalid value '0': expected an integer >= 1``."""
+    kind, shown = ("an integer", "{:d}") if cast is int else ("a number", "{:g}")
+    if low is not None and high is not None:
+        valid = f"in {'(' if open_low else '['}{shown.format(low)}, {shown.format(high)}{')' if open_high else ']'}"
+    elif low is not None:
+        valid = f"{'>' if open_low else '>='} {shown.format(low)}"
+    else:
+        valid = f"{'<' if open_high else '<='} {shown.format(high)}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        inside = (
+            value is not None
+            and math.isfinite(value)
+            and (low is None or value > low or (not open_low and value == low))
+            and (high is None or value < high or (not open_high and value == high))
+        )
+        if not inside:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected {kind} {valid}")
+        return value
+
+    return parse
+
+
+#: A training seed, as torch and numpy take it.
+SEED = number(int, 0, 2**32 - 1)
+#: A learning rate or other strictly positive number.
+POSITIVE = number(float, 0, open_low=True)
+
+
+def comma_list(cast: Callable[[str], Any] = str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):
+    """An argparse ``type`` for comma-separated lists, e.g. ``--seeds 0,1,2``: each item through ``cast``
+    (an argparse ``type`` such as :func:`number`), names checked against ``valid``; an empty item or one
+    given twice is an error."""
 
     def parse(text: str) -> list:
-        items = [cast(x) for x in text.split(",") if x]
+        parts = text.split(",")
+        if "" in parts:
+            raise argparse.ArgumentTypeError(f"empty item in {text!r}: expected comma-separated {what}")
+        try:
+            items = [cast(x) for x in parts]
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"invalid {what} in {text!r}: {error}") from None
         bad = [x for x in items if valid is not None and x not in valid]
         if bad:
             raise argparse.ArgumentTypeError(f"unknown {what} {bad}; valid: {', '.join(valid)}")
+        twice = sorted({str(x) for x in items if items.count(x) > 1})
+        if twice:
+            raise argparse.ArgumentTypeError(f"{what} given twice in {text!r}: {', '.join(twice)}")
         return items
 
     return parse
+
+
+#: Comma-separated seeds: ``--seeds 0,1,2``.
+SEEDS = comma_list(SEED, what="seed(s)")
+
+
+def add_epochs_batch_lr_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    epochs: int,
+    lr: float,
+    epochs_help: str | None = None,
+    lr_help: str | None = None,
+) -> None:
+    """``--epochs`` (>= 1), ``--batch-size`` (>= 1) and ``--lr`` (> 0) with these defaults."""
+    parser.add_argument("--epochs", type=number(int, 1), default=epochs, help=epochs_help or f"default {epochs}")
+    parser.add_argument("--batch-size", type=number(int, 1), default=32, help="default 32")
+    parser.add_argument("--lr", type=POSITIVE, default=lr, help=lr_help or f"learning rate (default {lr:g})")

@@ -34,6 +34,7 @@ from st_glot.cli.args import (
     comma_list,
     fit_options,
     glot_kwargs,
+    number,
 )
 from st_glot.evaluation.user_data import TASK_TYPES
 from st_glot.utils.choices import POOLINGS
@@ -76,11 +77,16 @@ def register(subparsers) -> None:
         "--label-column", default=None, metavar="Y", help="the label or score column; default: score / label / …"
     )
     data.add_argument(
-        "--limit", type=int, default=None, help="a sample of N rows of each file (seeded, stratified by class)"
+        "--limit",
+        type=number(int, 1),
+        default=None,
+        help="a sample of N rows of each file (seeded, stratified by class)",
     )
     add_methods_argument(parser, "--pooling", POOLINGS)
     parser.add_argument(
-        "--output", default="compare-results", help="folder for results.json, results.md and scores.png"
+        "--output",
+        default="compare-results",
+        help="folder for results.json, results.md and scores.png (default compare-results)",
     )
     add_backbone_arguments(parser)
     add_glot_arguments(parser)

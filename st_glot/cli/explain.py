@@ -14,20 +14,7 @@ import argparse
 import os
 from contextlib import ExitStack
 
-
-def _at_least(minimum: int):
-    """An argparse ``type`` that accepts integers ``>= minimum`` and names the bad value otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer >= {minimum}")
-        return value
-
-    return parse
+from st_glot.cli.args import number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,15 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--file", help="read more texts from this file, one per line (blank lines skipped)")
     parser.add_argument(
-        "--top", type=_at_least(1), default=5, help="tokens printed per text, heaviest first (default 5)"
+        "--top", type=number(int, 1), default=5, help="tokens printed per text, heaviest first (default 5)"
     )
     parser.add_argument(
-        "--max-edges", type=_at_least(0), default=40, help="strongest graph edges drawn per picture (default 40)"
+        "--max-edges", type=number(int, 0), default=40, help="strongest graph edges drawn per picture (default 40)"
     )
     parser.add_argument(
         "--format", choices=("png", "html", "both"), default="both", help="pictures to write (default both)"
     )
-    parser.add_argument("--batch-size", type=_at_least(1), default=32, help="texts per forward pass (default 32)")
+    parser.add_argument("--batch-size", type=number(int, 1), default=32, help="texts per forward pass (default 32)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the model's choice)")
     parser.set_defaults(func=run)
 
@@ -70,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from st_glot.explain.explanation import explain
     from st_glot.explain.render import display_tokens
     from st_glot.explain.write import write_explanations
+    from st_glot.models.backbones import check_hub_id
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
@@ -81,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             if not texts:
                 raise ValueError("give at least one TEXT, or --file with one text per line.")
             output = stack.enter_context(atomic_output_dir(args.output)) if args.output else None
+            if not os.path.isdir(os.path.expanduser(args.model)):
+                check_hub_id(args.model, "--model")
             model = SentenceTransformer(args.model, trust_remote_code=True, device=args.device)
         if output is None:
             explanations = explain(model, texts, batch_size=args.batch_size)
@@ -89,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
             explanations = write_explanations(
                 model, texts, output, batch_size=args.batch_size, max_edges=args.max_edges, formats=formats
             )
-    for number, explanation in enumerate(explanations):
+    for position, explanation in enumerate(explanations):
         shown = display_tokens(explanation.tokens)
-        print(f"[{number}] {explanation.text}")
+        print(f"[{position}] {explanation.text}")
         for rank, (index, raw, weight) in enumerate(explanation.ranked(args.top), start=1):
             label = shown[index].text if raw == shown[index].text else f"{shown[index].text} ({raw})"
             print(f"  {rank:>2}. {weight:.4f}  {label}")

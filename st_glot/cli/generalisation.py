@@ -26,6 +26,7 @@ from st_glot.cli.args import (
     add_training_arguments,
     fit_options,
     glot_kwargs,
+    number,
 )
 from st_glot.utils.choices import POOLINGS
 
@@ -41,7 +42,7 @@ def register(subparsers) -> None:
     add_methods_argument(parser, "--pooling", POOLINGS)
     parser.add_argument(
         "--banking77-limit",
-        type=int,
+        type=number(int, 1),
         default=None,
         help="a seeded, stratified sample of N rows of each Banking77 split (default: all)",
     )

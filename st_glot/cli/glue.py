@@ -17,6 +17,7 @@ from st_glot.cli.args import (
     comma_list,
     fit_options,
     glot_kwargs,
+    number,
 )
 from st_glot.evaluation.tasks import GLUE_TASKS, PAPER_ROWS, TASKS
 from st_glot.utils.choices import PAPER_POOLINGS
@@ -37,7 +38,10 @@ def register(subparsers) -> None:
         "--data-dir", default=None, help="offline data folder (cola/, sst2/, stsb/, mrpc/); default: the Hub"
     )
     parser.add_argument(
-        "--limit", type=int, default=None, help="a sample of N rows of each split (seeded, stratified by class)"
+        "--limit",
+        type=number(int, 1),
+        default=None,
+        help="a sample of N rows of each split (seeded, stratified by class)",
     )
     parser.add_argument(
         "--paper-backbone",

@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import NoReturn
 
 #: Sub-command modules, in the order ``st-glot --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -47,8 +48,15 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress bars; print only results and errors")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, reporting a mistake in one line that points to ``--help``, not above the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="st-glot", description="GLOT pooling for sentence-transformers.")
+    parser = ArgumentParser(prog="st-glot", description="GLOT pooling for sentence-transformers.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

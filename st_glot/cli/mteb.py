@@ -11,6 +11,8 @@ import argparse
 import os
 from contextlib import ExitStack
 
+from st_glot.cli.args import number
+
 
 def register(subparsers) -> None:
     """Add the ``mteb`` sub-command."""
@@ -37,12 +39,14 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--limit",
-        type=int,
+        type=number(int, 1),
         default=None,
         help="local tasks: a sample of N rows of each split (seed 0, stratified by class)",
     )
-    parser.add_argument("--n-experiments", type=int, default=10, help="local classification: repetitions (default 10)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--n-experiments", type=number(int, 1), default=10, help="local classification: repetitions (default 10)"
+    )
+    parser.add_argument("--batch-size", type=number(int, 1), default=32)
     parser.add_argument(
         "--output",
         default="mteb-results",
@@ -77,12 +81,15 @@ def run(args: argparse.Namespace) -> int:
 
     from st_glot.cli.errors import user_errors
     from st_glot.evaluation.mteb_tasks import name_model, results_table
+    from st_glot.models.backbones import check_hub_id
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
         with user_errors("mteb"):
             output = stack.enter_context(atomic_output_dir(args.output, keep_existing=True))
             tasks = build_tasks(args)
+            if not os.path.isdir(os.path.expanduser(args.model)):
+                check_hub_id(args.model, "--model")
             model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
         result = mteb.evaluate(
             model,

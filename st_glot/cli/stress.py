@@ -8,12 +8,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from st_glot.cli.args import (
+    SEEDS,
     add_backbone_arguments,
+    add_epochs_batch_lr_arguments,
     add_glot_arguments,
     add_group_by_length_argument,
     add_methods_argument,
     comma_list,
     glot_kwargs,
+    number,
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
@@ -29,7 +32,10 @@ def register(subparsers) -> None:
         "--output", default="stress-test-results", help="folder for results.json, results.md, accuracy.png"
     )
     parser.add_argument(
-        "--ratios", type=comma_list(float), default=list(DISTRACTOR_RATIOS), help="comma-separated distractor ratios"
+        "--ratios",
+        type=comma_list(number(float, 0, 1, open_low=True, open_high=True), what="ratio(s)"),
+        default=list(DISTRACTOR_RATIOS),
+        help="comma-separated distractor ratios, each in (0, 1)",
     )
     add_methods_argument(parser, "--methods", PAPER_POOLINGS)
     parser.add_argument(
@@ -39,21 +45,28 @@ def register(subparsers) -> None:
         help="balanced: equal token length per class, needle never truncated; reference: the paper's code",
     )
     parser.add_argument(
-        "--train-size", type=int, default=1000, help="training texts per ratio (default 1000; the paper: 2000)"
+        "--train-size",
+        type=number(int, 2),
+        default=1000,
+        help="training texts per ratio (default 1000; the paper: 2000)",
     )
     parser.add_argument(
-        "--eval-size", type=int, default=400, help="evaluation texts per ratio (default 400; the paper: 500)"
+        "--eval-size", type=number(int, 2), default=400, help="evaluation texts per ratio (default 400; the paper: 500)"
     )
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs per method (default 5; the paper: 3)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; the paper used 1e-4)")
-    parser.add_argument("--seeds", type=comma_list(int), default=[0], help="comma-separated seeds, e.g. 0,1,2")
+    add_epochs_batch_lr_arguments(
+        parser,
+        epochs=5,
+        lr=1e-3,
+        epochs_help="training epochs per method (default 5; the paper: 3)",
+        lr_help="learning rate (default 1e-3; the paper used 1e-4)",
+    )
+    parser.add_argument("--seeds", type=SEEDS, default=[0], help="comma-separated seeds, e.g. 0,1,2 (default 0)")
     add_group_by_length_argument(parser)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     parser.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
     parser.add_argument(
         "--explain",
-        type=int,
+        type=number(int, 0),
         default=4,
         metavar="N",
         help="write explanations of N eval samples for the GLOT model of the last ratio (0: none)",

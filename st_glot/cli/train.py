@@ -12,6 +12,7 @@ from st_glot.cli.args import (
     add_training_arguments,
     fit_options,
     glot_kwargs,
+    number,
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.tasks import TASKS, load_task
@@ -41,7 +42,7 @@ def register(subparsers) -> None:
     parser.add_argument("--loss", choices=LOSSES, default=None, help="default: the task's loss from the paper")
     parser.add_argument(
         "--limit",
-        type=int,
+        type=number(int, 1),
         default=None,
         help="use a sample of N rows of each split (seeded by --seed, stratified by class)",
     )
@@ -77,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
     loss = args.loss or task.loss
     with ExitStack() as stack:
         with user_errors("train"):
+            if loss not in task.losses:
+                raise ValueError(
+                    f"--loss {loss} cannot train task {args.task!r} ({'text pairs' if task.pair else 'single texts'} "
+                    f"with {'a similarity score' if task.metric == 'spearman' else 'a class label'}); "
+                    f"valid: {', '.join(task.losses)}."
+                )
             output = stack.enter_context(atomic_output_dir(args.output))
             train, dev = load_task(args.task, args.data_dir, limit=args.limit, seed=args.seed)
             torch.manual_seed(args.seed)

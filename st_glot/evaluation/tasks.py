@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from st_glot.utils.checks import check_choice
+from st_glot.utils.choices import LOSSES
 
 if TYPE_CHECKING:  # datasets loads when a task does, not when the command line lists the tasks
     from datasets import Dataset
@@ -49,6 +50,20 @@ class Task:
     hub: tuple[str, str]
     hub_eval_split: str = "validation"
     hub_columns: tuple[str, ...] = ()
+
+    @property
+    def losses(self) -> tuple[str, ...]:
+        """The :func:`st_glot.training.fit.fit` losses this task's rows can train with.
+
+        One text: a classification head only. A pair with a similarity score (STS-B): the
+        embedding losses, not a class head. A pair with a class label: any of them (the
+        embedding losses read the label as a 0/1 score; MNRL takes every pair as a positive).
+        """
+        if not self.pair:
+            return ("classification",)
+        if self.metric == "spearman":
+            return tuple(loss for loss in LOSSES if loss != "classification")
+        return LOSSES
 
 
 TASKS: dict[str, Task] = {

@@ -129,8 +129,10 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def winner(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The best method by mean score, its margin (points) over the runner-up, and a sentence saying so.
 
-    The sentence adds a caution when the margin is smaller than either method's
-    standard deviation over seeds. With one method there is no runner-up.
+    Methods within :data:`TIE_POINTS` of the best tie, all of them named. The sentence
+    adds a caution when the margin is smaller than either method's standard deviation
+    over seeds, or when there was one seed (no spread to judge by). With one method
+    there is no runner-up.
     """
     ranked = list(summary)
     best = ranked[0]
@@ -138,13 +140,16 @@ def winner(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {"method": best, "runner_up": None, "margin": None, "line": f"{best} is the only method compared"}
     second = ranked[1]
     margin = summary[best]["mean"] - summary[second]["mean"]
-    if margin < TIE_POINTS:
-        line = f"{best} and {second} tie ({summary[best]['mean']:.1f} points each)"
+    tied = [method for method in ranked if summary[best]["mean"] - summary[method]["mean"] < TIE_POINTS]
+    if len(tied) > 1:
+        line = f"{', '.join(tied[:-1])} and {tied[-1]} tie ({summary[best]['mean']:.1f} points each)"
     else:
         line = f"{best} wins by {margin:.1f} points over {second}"
         spread = max(summary[best]["std"], summary[second]["std"])
         if margin < spread:
             line += f", less than the spread over seeds (std up to {spread:.1f}): not a clear win"
+    if len(summary[best]["seeds"]) == 1:
+        line += "; one seed only, so no spread to judge by (e.g. --seeds 0,1,2)"
     return {"method": best, "runner_up": second, "margin": margin, "line": line}
 
 

@@ -63,8 +63,9 @@ def backbone_label(name_or_path: str | None, gguf_file: str | None = None) -> st
     return gguf_file.removesuffix(".gguf") if gguf_file else os.path.basename(name_or_path.rstrip("/")) or name_or_path
 
 
-def check_hub_id(name: str) -> None:
-    """Fail at once for a backbone that is neither an existing folder nor a valid Hub model id.
+def check_hub_id(name: str, what: str = "Backbone") -> None:
+    """Fail at once for a ``what`` (a backbone, a saved model) that is neither an existing folder nor a valid
+    Hub model id.
 
     A Hub id is ``name`` or ``owner/name`` (letters, digits, ``-``, ``_``, ``.``); a
     string such as ``./models/x``, ``/data/x`` or ``a/b/c`` can only be a folder.
@@ -77,7 +78,7 @@ def check_hub_id(name: str) -> None:
     try:
         validate_repo_id(name)
     except HFValidationError:
-        raise FileNotFoundError(f"Backbone: no such folder, and not a Hub model id: {name!r}.") from None
+        raise FileNotFoundError(f"{what}: no such folder, and not a Hub model id: {name!r}.") from None
 
 
 def is_decoder(backbone: Transformer) -> bool:

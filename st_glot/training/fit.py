@@ -378,6 +378,12 @@ def _make_loss(loss: str, model: SentenceTransformer, dataset: Dataset, columns:
         raise ValueError(
             f"loss='classification' needs one or two text columns and a label column; got {dataset.column_names}."
         )
+    fractional = [y for y in dataset[labels] if float(y) != int(y)][:1]
+    if fractional:
+        raise ValueError(
+            f"loss='classification' needs whole-number class labels; column {labels!r} holds {fractional[0]!r} "
+            "(a similarity score? use loss='cosent' or 'cosine')."
+        )
     num_labels = num_labels or int(max(dataset[labels])) + 1
     head = LinearHead(model.get_embedding_dimension(), num_labels=num_labels, num_inputs=len(columns))
     return ClassificationLoss(model, head), head
