@@ -73,7 +73,7 @@ def test_summary_and_table():
     assert "| glot | 0.900 |" in format_table(summarise(records[:1]))  # one seed: no spread to show
 
 
-def test_stress_test_command(tiny_bert_dir, tmp_path):
+def test_stress_test_command(tiny_bert_dir, tmp_path, capfd):
     out = tmp_path / "out"
     code = main(
         [
@@ -98,10 +98,11 @@ def test_stress_test_command(tiny_bert_dir, tmp_path):
             str(tmp_path / "cache"),
             "--explain",
             "2",
-            "--quiet",
         ]
     )
     assert code == 0
+    bars = {line.split(":")[0] for line in capfd.readouterr().err.replace("\r", "\n").splitlines() if "100%|" in line}
+    assert {f"Training {m} (ratio 0.5, seed 0)" for m in ("glot", "mean", "cls")} <= bars  # which run each bar is
     results = json.loads((out / "results.json").read_text())
     assert {r["method"] for r in results["records"]} == {"glot", "mean", "cls"}
     assert results["config"]["glot"] == {"preset": "recommended", "hidden_dim": 8}  # as given

@@ -57,6 +57,7 @@ def compare_poolers(
     seed: int = 0,
     glot_kwargs: dict[str, Any] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    run_label: str = "",
     **fit_kwargs: Any,
 ) -> Iterator[tuple[str, FitResult, SentenceTransformer]]:
     """Yield ``(method, fit result, trained model)`` for each pooling method in turn.
@@ -71,11 +72,14 @@ def compare_poolers(
         glot_kwargs: :class:`~st_glot.GLOTPooling` options for ``"glot"``.
         overrides: per method, :func:`~st_glot.training.fit.fit` options that replace ``fit_kwargs``
             (e.g. the learning rate and epochs chosen by :func:`st_glot.evaluation.tuning.tune`).
+        run_label: which run of a longer job this is, after the method in each progress bar's name
+            (``"ratio 0.2, seed 0"`` gives ``Training glot (ratio 0.2, seed 0)``).
         fit_kwargs: passed on to :func:`~st_glot.training.fit.fit`.
     """
     for method in methods:
         model = fresh_model(method, backbone, loss, seed, glot_kwargs)
         # the bar names the method, not its pooling mode
-        options = {"progress_label": f"Training {method}", **fit_kwargs, **(overrides or {}).get(method, {})}
+        label = f"Training {method}" + (f" ({run_label})" if run_label else "")
+        options = {"progress_label": label, **fit_kwargs, **(overrides or {}).get(method, {})}
         result = fit(model, train, loss=loss, eval_dataset=evaluation, seed=seed, eval_every_epoch=False, **options)
         yield method, result, model

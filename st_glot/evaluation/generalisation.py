@@ -217,7 +217,15 @@ def run_protocol(
     for seed in seeds:
         for train, loss, measurements in runs:
             for method, _, model in compare_poolers(
-                backbone, train, None, methods, loss=loss, seed=seed, glot_kwargs=glot_kwargs, **fit_kwargs
+                backbone,
+                train,
+                None,
+                methods,
+                loss=loss,
+                seed=seed,
+                glot_kwargs=glot_kwargs,
+                run_label=f"for {', '.join(measurements)}, seed {seed}",
+                **fit_kwargs,
             ):
                 for measurement, value in score(model, measurements):
                     yield record(measurement, method, seed, value)

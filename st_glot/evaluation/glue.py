@@ -101,6 +101,7 @@ def run_glue(
                 seed=seed,
                 glot_kwargs=glot_kwargs,
                 overrides=overrides,
+                run_label=f"{task_name}, seed {seed}",
                 **fit_kwargs,
             )
             for method, result, _ in runs:

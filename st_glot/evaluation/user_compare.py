@@ -68,6 +68,7 @@ def run_comparison(
             seed=seed,
             glot_kwargs=glot_kwargs,
             overrides=overrides,
+            run_label=f"seed {seed}",
             **fit_kwargs,
         )
         for method, result, model in runs:

@@ -101,6 +101,7 @@ def run_stress_test(
                 loss="classification",
                 seed=seed,
                 glot_kwargs=config.glot,
+                run_label=f"ratio {ratio:g}, seed {seed}",
                 epochs=config.epochs,
                 batch_size=config.batch_size,
                 learning_rate=config.learning_rate,
