@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Normalize, Transformer
@@ -208,6 +210,15 @@ def test_explain_without_output_prints_and_writes_nothing(tiny_bert_dir, tmp_pat
 
 
 # --- option values: one line at parse time, before any data or model ------------------------------
+
+
+def test_comma_lists_take_spaces_and_refuse_nothing():
+    from st_glot.cli.args import SEEDS, comma_list
+
+    assert SEEDS("0, 1,2") == [0, 1, 2]
+    assert comma_list(valid=("glot", "mean"))("glot, mean") == ["glot", "mean"]
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^no seed\(s\) given"):
+        SEEDS(" ")
 
 
 @pytest.mark.parametrize(

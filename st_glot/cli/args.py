@@ -234,7 +234,9 @@ def comma_list(cast: Callable[[str], Any] = str, valid: tuple[str, ...] | None =
     given twice is an error."""
 
     def parse(text: str) -> list:
-        parts = text.split(",")
+        parts = [part.strip() for part in text.split(",")]
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"no {what} given: expected comma-separated {what}")
         if "" in parts:
             raise argparse.ArgumentTypeError(f"empty item in {text!r}: expected comma-separated {what}")
         try:

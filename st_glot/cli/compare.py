@@ -105,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         with user_errors("compare"):
-            if not args.seeds:
-                raise ValueError("--seeds: give at least one seed, e.g. 0,1,2.")
             output = stack.enter_context(atomic_output_dir(args.output))
             task = load_user_task(
                 args.train,

@@ -63,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         with user_errors("generalisation"):
-            if not args.seeds:
-                raise ValueError("--seeds: give at least one seed, e.g. 0,1,2.")
             output = stack.enter_context(atomic_output_dir(args.output))
             data = load_protocol_data(args.data_dir, banking77=not args.no_banking77)
             backbone = load_backbone(

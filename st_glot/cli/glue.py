@@ -69,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         with user_errors("glue"):
             output = stack.enter_context(atomic_output_dir(args.output))
-            if not args.seeds:
-                raise ValueError("--seeds: give at least one seed, e.g. 0,1,2.")
             data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seeds[0]) for task in args.task}
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
