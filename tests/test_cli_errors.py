@@ -212,7 +212,7 @@ def test_explain_without_output_prints_and_writes_nothing(tiny_bert_dir, tmp_pat
 # --- option values: one line at parse time, before any data or model ------------------------------
 
 
-def test_comma_lists_take_spaces_and_refuse_nothing():
+def test_comma_lists_take_spaces_and_refuse_an_empty_list():
     from st_glot.cli.args import SEEDS, comma_list
 
     assert SEEDS("0, 1,2") == [0, 1, 2]
@@ -273,13 +273,17 @@ def test_bad_option_value_is_one_line_naming_the_valid_range(argv, message, caps
 
 @pytest.mark.parametrize(
     ("task", "loss", "valid"),
-    [("sst2", "cosent", "classification"), ("stsb", "classification", "cosent, cosine, mnrl")],
+    [
+        ("sst2", "cosent", "classification"),
+        ("stsb", "classification", "cosent, cosine"),
+        ("rte", "cosine", "classification"),  # label 0 is entailment: not a similarity
+    ],
 )
 def test_train_loss_that_cannot_train_the_task_is_refused_first(tmp_path, task, loss, valid, no_backbone):
     output = tmp_path / "out"
     argv = ["train", "--task", task, "--loss", loss, "--output", str(output), "--data-dir", str(tmp_path / "none")]
     with pytest.raises(
-        SystemExit, match=rf"^st-glot train: --loss {loss} cannot train task '{task}' .*; valid: {valid}\.$"
+        SystemExit, match=rf"^st-glot train: --loss {loss} cannot train task '{task}'; valid for it: {valid}\.$"
     ):
         main(argv)
     assert not output.exists()
@@ -299,3 +303,33 @@ def test_model_that_is_neither_folder_nor_hub_id_is_one_line(command, tmp_path, 
         SystemExit, match=rf"^st-glot {command}: --model: no such folder, and not a Hub model id: 'nope/'\.$"
     ):
         main([command, "--model", "nope/", *extra, "--output", str(tmp_path / "out")])
+
+
+def test_task_losses_follow_what_the_labels_mean():
+    from st_glot.evaluation.tasks import TASKS
+
+    assert TASKS["stsb"].losses == ("cosent", "cosine")
+    assert TASKS["mrpc"].losses == TASKS["qqp"].losses == ("classification", "cosent", "cosine")
+    for name in ("sst2", "cola", "rte", "qnli", "mnli-m", "wnli", "banking77"):
+        assert TASKS[name].losses == ("classification",), name
+    assert all(task.loss in task.losses for task in TASKS.values())  # every task's default trains
+
+
+def test_unknown_option_points_to_the_command_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--train", "a", "--eval", "b", "--foo", "1"])
+    assert capsys.readouterr().err == (
+        "st-glot compare: error: unrecognized arguments: --foo 1 (options: st-glot compare --help)\n"
+    )
+
+
+def test_negative_values_are_values_not_options():
+    from st_glot.cli.main import build_parser
+
+    args = build_parser().parse_args(["compare", "--train", "a", "--eval", "b", "--tau", "-1e-1"])
+    assert args.tau == -0.1
+
+
+def test_unknown_mteb_task_is_one_line(tmp_path):
+    with pytest.raises(SystemExit, match=r"^st-glot mteb: --tasks: 'STSBenchmarkx' not found\. Did you mean"):
+        main(["mteb", "--model", "someone/model", "--tasks", "STSBenchmarkx", "--output", str(tmp_path / "out")])

@@ -71,6 +71,8 @@ def test_summary_and_table():
     )
     assert "| glot | 0.950 ± 0.050 |" in format_table(summary)
     assert "| glot | 0.900 |" in format_table(summarise(records[:1]))  # one seed: no spread to show
+    close = [{"seed": 0, "ratio": r, "method": "glot", "accuracy": a} for r, a in [(0.21, 0.8), (0.24, 0.6)]]
+    assert {k: v["mean"] for k, v in summarise(close)["glot"].items()} == {"0.21": 0.8, "0.24": 0.6}  # kept apart
 
 
 def test_stress_test_command(tiny_bert_dir, tmp_path, capfd):

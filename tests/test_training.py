@@ -178,6 +178,11 @@ def test_mnrl_trains_the_pooler_and_lowers_the_loss(model, tmp_path):
             {"sentence1": ["a", "b"], "sentence2": ["c", "d"], "score": [1.0, 0.4]},
             r"loss='classification' needs whole-number class labels; column 'score' holds 0\.4 \(a similarity score\?",
         ),
+        (
+            "classification",
+            {"text": ["a", "b"], "label": [1, None]},
+            r"loss='classification' needs whole-number class labels; column 'label' holds None",
+        ),
     ],
 )
 def test_bad_loss_setups_are_clear(model, tmp_path, loss, columns, message):

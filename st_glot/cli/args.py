@@ -135,10 +135,17 @@ def add_training_arguments(
             help=f"comma-separated seeds (default {default})",
         )
     add_group_by_length_argument(group)
-    group.add_argument(
+    add_cache_arguments(group)
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--cache-dir`` and ``--cache-dtype``: where and how the token-state cache is kept."""
+    parser.add_argument(
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"
     )
-    group.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
+    parser.add_argument(
+        "--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16", help="token states stored as (default float16)"
+    )
 
 
 def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,7 +204,9 @@ def number(
     ``open_low`` / ``open_high``; ``None``: no bound); the error names the value and the valid range,
     e.g. ``invalid value '0': expected an integer >= 1``."""
     kind, shown = ("an integer", "{:d}") if cast is int else ("a number", "{:g}")
-    if low is not None and high is not None:
+    if low is None and high is None:
+        valid = "(finite)"
+    elif low is not None and high is not None:
         valid = f"in {'(' if open_low else '['}{shown.format(low)}, {shown.format(high)}{')' if open_high else ']'}"
     elif low is not None:
         valid = f"{'>' if open_low else '>='} {shown.format(low)}"
@@ -228,10 +237,12 @@ SEED = number(int, 0, 2**32 - 1)
 POSITIVE = number(float, 0, open_low=True)
 
 
-def comma_list(cast: Callable[[str], Any] = str, valid: tuple[str, ...] | None = None, what: str = "value(s)"):
-    """An argparse ``type`` for comma-separated lists, e.g. ``--seeds 0,1,2``: each item through ``cast``
-    (an argparse ``type`` such as :func:`number`), names checked against ``valid``; an empty item or one
-    given twice is an error."""
+def comma_list(
+    cast: Callable[[str], Any] = str, valid: tuple[str, ...] | None = None, what: str = "value(s)"
+) -> Callable[[str], list]:
+    """An argparse ``type`` for comma-separated lists, e.g. ``--seeds 0,1,2``: each item, spaces around it
+    dropped, through ``cast`` (``str`` or a validating argparse ``type`` such as :func:`number`), names
+    checked against ``valid``; nothing at all, an empty item or one given twice is an error."""
 
     def parse(text: str) -> list:
         parts = [part.strip() for part in text.split(",")]
@@ -239,10 +250,7 @@ def comma_list(cast: Callable[[str], Any] = str, valid: tuple[str, ...] | None =
             raise argparse.ArgumentTypeError(f"no {what} given: expected comma-separated {what}")
         if "" in parts:
             raise argparse.ArgumentTypeError(f"empty item in {text!r}: expected comma-separated {what}")
-        try:
-            items = [cast(x) for x in parts]
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(f"invalid {what} in {text!r}: {error}") from None
+        items = [cast(x) for x in parts]
         bad = [x for x in items if valid is not None and x not in valid]
         if bad:
             raise argparse.ArgumentTypeError(f"unknown {what} {bad}; valid: {', '.join(valid)}")

@@ -68,7 +68,7 @@ def register(subparsers) -> None:
     )
     data.add_argument(
         "--text-columns",
-        type=comma_list(),
+        type=comma_list(what="text column(s)"),
         default=None,
         metavar="A[,B]",
         help="the text column(s); default: sentence1,sentence2 / text1,text2 / … or text / sentence / …",

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 #: Sub-command modules, in the order ``st-glot --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -49,7 +50,15 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse's parser, reporting a mistake in one line that points to ``--help``, not above the whole usage."""
+    """argparse's parser, reporting a mistake in one line that points to ``--help``, not above the whole usage.
+
+    A value that starts with ``-`` and a digit (``--tau -1e-1``, ``--seeds -1,0``) is a value, not an
+    option: no option of st-glot starts with a digit (argparse alone accepts ``-1`` and ``-.5`` only).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
@@ -119,7 +128,11 @@ def interrupted_message(interrupt: KeyboardInterrupt) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run ``st-glot`` with ``argv`` (default: the process's); return the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # reported by the command's own parser, which names the command's --help
+            commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
         with output_mode(args.verbose, args.quiet):
             return int(args.func(args) or 0)
     except KeyboardInterrupt as interrupt:

@@ -11,7 +11,7 @@ import argparse
 import os
 from contextlib import ExitStack
 
-from st_glot.cli.args import number
+from st_glot.cli.args import comma_list, number
 
 
 def register(subparsers) -> None:
@@ -21,7 +21,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", required=True, help="a saved SentenceTransformer folder or Hub id")
     parser.add_argument(
-        "--tasks", default="", help="comma-separated MTEB task names, e.g. STSBenchmark,Banking77Classification"
+        "--tasks",
+        type=comma_list(what="MTEB task(s)"),
+        default=[],
+        help="comma-separated MTEB task names, e.g. STSBenchmark,Banking77Classification",
     )
     parser.add_argument(
         "--local-sts",
@@ -62,8 +65,10 @@ def build_tasks(args: argparse.Namespace) -> list:
 
     from st_glot.evaluation.mteb_tasks import classification_task_from_folder, sts_task_from_file
 
-    names = [name.strip() for name in args.tasks.split(",") if name.strip()]
-    tasks = list(mteb.get_tasks(tasks=names)) if names else []
+    try:
+        tasks = list(mteb.get_tasks(tasks=args.tasks)) if args.tasks else []
+    except KeyError as error:  # mteb's message names the unknown task and close matches
+        raise ValueError(f"--tasks: {str(error.args[0]).removeprefix('KeyError: ')}") from None
     tasks += [sts_task_from_file(path, limit=args.limit) for path in args.local_sts]
     tasks += [
         classification_task_from_folder(folder, n_experiments=args.n_experiments, limit=args.limit)
@@ -81,15 +86,14 @@ def run(args: argparse.Namespace) -> int:
 
     from st_glot.cli.errors import user_errors
     from st_glot.evaluation.mteb_tasks import name_model, results_table
-    from st_glot.models.backbones import check_hub_id
+    from st_glot.models.backbones import is_hub_id
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
         with user_errors("mteb"):
             output = stack.enter_context(atomic_output_dir(args.output, keep_existing=True))
             tasks = build_tasks(args)
-            if not os.path.isdir(os.path.expanduser(args.model)):
-                check_hub_id(args.model, "--model")
+            is_hub_id(args.model, "--model")
             model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
         result = mteb.evaluate(
             model,

@@ -10,6 +10,7 @@ from pathlib import Path
 from st_glot.cli.args import (
     SEEDS,
     add_backbone_arguments,
+    add_cache_arguments,
     add_epochs_batch_lr_arguments,
     add_glot_arguments,
     add_group_by_length_argument,
@@ -20,7 +21,7 @@ from st_glot.cli.args import (
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
-from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR, PAPER_POOLINGS
+from st_glot.utils.choices import PAPER_POOLINGS
 from st_glot.utils.io import atomic_output_dir
 
 
@@ -62,8 +63,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seeds", type=SEEDS, default=[0], help="comma-separated seeds, e.g. 0,1,2 (default 0)")
     add_group_by_length_argument(parser)
-    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
-    parser.add_argument("--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16")
+    add_cache_arguments(parser)
     parser.add_argument(
         "--explain",
         type=number(int, 0),

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from st_glot.utils.checks import check_choice
-from st_glot.utils.choices import LOSSES
 
 if TYPE_CHECKING:  # datasets loads when a task does, not when the command line lists the tasks
     from datasets import Dataset
@@ -41,6 +40,8 @@ class Task:
         metric: the metric reported (``spearman``, ``accuracy``, ``f1``, ``mcc``).
         hub: ``(dataset, config)`` on the Hugging Face Hub.
         hub_eval_split: the Hub split used for evaluation.
+        similar_pairs: a pair task whose binary label is 1 when the two texts mean the same
+            (MRPC paraphrases, QQP duplicates), so the label can also serve as a 0/1 similarity.
     """
 
     name: str
@@ -50,27 +51,30 @@ class Task:
     hub: tuple[str, str]
     hub_eval_split: str = "validation"
     hub_columns: tuple[str, ...] = ()
+    similar_pairs: bool = False
 
     @property
     def losses(self) -> tuple[str, ...]:
         """The :func:`st_glot.training.fit.fit` losses this task's rows can train with.
 
-        One text: a classification head only. A pair with a similarity score (STS-B): the
-        embedding losses, not a class head. A pair with a class label: any of them (the
-        embedding losses read the label as a 0/1 score; MNRL takes every pair as a positive).
+        A pair with a similarity score (STS-B): ``cosent`` and ``cosine``. A pair whose label
+        is 1 for "the same meaning" (``similar_pairs``): those and ``classification``. Any
+        other task: ``classification`` (its labels are classes, not similarities). ``mnrl``
+        takes every row as a positive pair, which no task's rows all are.
         """
-        if not self.pair:
-            return ("classification",)
-        if self.metric == "spearman":
-            return tuple(loss for loss in LOSSES if loss != "classification")
-        return LOSSES
+        similarity = ("cosent", "cosine")
+        if self.pair and self.metric == "spearman":
+            return similarity
+        return ("classification", *similarity) if self.similar_pairs else ("classification",)
 
 
 TASKS: dict[str, Task] = {
     "stsb": Task("stsb", pair=True, loss="cosine", metric="spearman", hub=("nyu-mll/glue", "stsb")),
     "sst2": Task("sst2", pair=False, loss="classification", metric="accuracy", hub=("nyu-mll/glue", "sst2")),
     "cola": Task("cola", pair=False, loss="classification", metric="mcc", hub=("nyu-mll/glue", "cola")),
-    "mrpc": Task("mrpc", pair=True, loss="classification", metric="f1", hub=("nyu-mll/glue", "mrpc")),
+    "mrpc": Task(
+        "mrpc", pair=True, loss="classification", metric="f1", hub=("nyu-mll/glue", "mrpc"), similar_pairs=True
+    ),
     "qqp": Task(
         "qqp",
         pair=True,
@@ -78,6 +82,7 @@ TASKS: dict[str, Task] = {
         metric="f1",
         hub=("nyu-mll/glue", "qqp"),
         hub_columns=("question1", "question2"),
+        similar_pairs=True,
     ),
     "mnli-m": Task(
         "mnli-m",

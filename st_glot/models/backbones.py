@@ -63,9 +63,9 @@ def backbone_label(name_or_path: str | None, gguf_file: str | None = None) -> st
     return gguf_file.removesuffix(".gguf") if gguf_file else os.path.basename(name_or_path.rstrip("/")) or name_or_path
 
 
-def check_hub_id(name: str, what: str = "Backbone") -> None:
-    """Fail at once for a ``what`` (a backbone, a saved model) that is neither an existing folder nor a valid
-    Hub model id.
+def is_hub_id(name: str, what: str = "Backbone") -> bool:
+    """False for an existing folder, True for a valid Hub model id; fail at once for a ``what`` (a backbone,
+    a saved model) that is neither.
 
     A Hub id is ``name`` or ``owner/name`` (letters, digits, ``-``, ``_``, ``.``); a
     string such as ``./models/x``, ``/data/x`` or ``a/b/c`` can only be a folder.
@@ -75,10 +75,13 @@ def check_hub_id(name: str, what: str = "Backbone") -> None:
     """
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+    if os.path.isdir(os.path.expanduser(name)):
+        return False
     try:
         validate_repo_id(name)
     except HFValidationError:
         raise FileNotFoundError(f"{what}: no such folder, and not a Hub model id: {name!r}.") from None
+    return True
 
 
 def is_decoder(backbone: Transformer) -> bool:
@@ -137,10 +140,8 @@ def load_backbone(
         name_or_path = default_backbone_path()
     elif name_or_path == "smollm2":
         name_or_path, gguf_file = smollm2_path()
-    from_hub = not os.path.isdir(os.path.expanduser(name_or_path))
-    if from_hub:
-        check_hub_id(name_or_path)
-    else:
+    from_hub = is_hub_id(name_or_path)
+    if not from_hub:
         name_or_path = os.path.expanduser(name_or_path)
     model_kwargs: dict = {}
     if dtype is not None:

@@ -27,6 +27,7 @@ Losses (``loss=``):
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 import time
@@ -378,15 +379,20 @@ def _make_loss(loss: str, model: SentenceTransformer, dataset: Dataset, columns:
         raise ValueError(
             f"loss='classification' needs one or two text columns and a label column; got {dataset.column_names}."
         )
-    fractional = [y for y in dataset[labels] if float(y) != int(y)][:1]
-    if fractional:
+    not_classes = [y for y in dataset[labels] if not _is_class_label(y)][:1]
+    if not_classes:
         raise ValueError(
-            f"loss='classification' needs whole-number class labels; column {labels!r} holds {fractional[0]!r} "
+            f"loss='classification' needs whole-number class labels; column {labels!r} holds {not_classes[0]!r} "
             "(a similarity score? use loss='cosent' or 'cosine')."
         )
     num_labels = num_labels or int(max(dataset[labels])) + 1
     head = LinearHead(model.get_embedding_dimension(), num_labels=num_labels, num_inputs=len(columns))
     return ClassificationLoss(model, head), head
+
+
+def _is_class_label(label: object) -> bool:
+    """A whole number (``3``, ``3.0``, ``True``), as a classification head's targets must be."""
+    return isinstance(label, int | float) and math.isfinite(label) and float(label).is_integer()
 
 
 def _make_evaluator(loss: str, dataset: Dataset | None, head: LinearHead | None, batch_size: int):

@@ -122,7 +122,7 @@ def run_stress_test(
                     }
                 )
                 last[method] = (model, evaluation)
-                logger.info("seed %d  ratio %.1f  %-8s accuracy %.3f", seed, ratio, method, records[-1]["accuracy"])
+                logger.info("seed %d  ratio %g  %-8s accuracy %.3f", seed, ratio, method, records[-1]["accuracy"])
     return records, last
 
 
@@ -130,7 +130,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, fl
     """``{method: {ratio: {"mean", "std", "n"}}}`` over seeds."""
     grouped: dict[str, dict[str, list[float]]] = {}
     for r in records:
-        grouped.setdefault(r["method"], {}).setdefault(f"{r['ratio']:.1f}", []).append(r["accuracy"])
+        grouped.setdefault(r["method"], {}).setdefault(f"{r['ratio']:g}", []).append(r["accuracy"])
     return {
         method: {
             ratio: {"mean": statistics.fmean(v), "std": statistics.pstdev(v) if len(v) > 1 else 0.0, "n": len(v)}
