@@ -180,6 +180,7 @@ def test_hub_failure_is_one_line(tmp_path, monkeypatch):
         raise OSError("We couldn't connect to 'https://huggingface.co' to load the files.\nCheck your connection.")
 
     monkeypatch.setattr(backbones, "Transformer", offline)
+    monkeypatch.setattr(backbones, "hub_unreachable", lambda repo_id: None)  # the load itself fails
     with pytest.raises(SystemExit) as stopped:
         main(_train_argv(tmp_path, tmp_path / "out", "someone/missing-model"))
     assert str(stopped.value) == (
@@ -333,3 +334,38 @@ def test_negative_values_are_values_not_options():
 def test_unknown_mteb_task_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match=r"^st-glot mteb: --tasks: 'STSBenchmarkx' not found\. Did you mean"):
         main(["mteb", "--model", "someone/model", "--tasks", "STSBenchmarkx", "--output", str(tmp_path / "out")])
+
+
+@pytest.fixture()
+def no_network(monkeypatch):
+    """The Hub's host does not resolve, no proxy or offline mode is set."""
+    import socket
+
+    from huggingface_hub import constants
+
+    def unresolved(host, *args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unresolved)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    for name in backbones.PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_unreachable_hub_fails_at_once(tmp_path, no_network, no_backbone):
+    with pytest.raises(SystemExit) as stopped:
+        main(_train_argv(tmp_path, tmp_path / "out", "someone/missing-model"))
+    assert str(stopped.value) == (
+        "st-glot train: Backbone 'someone/missing-model': no such folder, and loading it from the Hugging Face Hub "
+        "failed: its host huggingface.co does not resolve (no network? a local folder works offline)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_hub_check_is_sure_before_it_fails(no_network, monkeypatch):
+    assert backbones.hub_unreachable("someone/missing-model") is not None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")  # the proxy resolves names, not this machine
+    assert backbones.hub_unreachable("someone/missing-model") is None
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setattr("huggingface_hub.try_to_load_from_cache", lambda repo_id, name: "/cache/config.json")
+    assert backbones.hub_unreachable("someone/missing-model") is None  # cached: transformers loads it offline

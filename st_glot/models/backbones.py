@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -84,6 +85,51 @@ def is_hub_id(name: str, what: str = "Backbone") -> bool:
     return True
 
 
+#: Proxy settings: with one, the proxy resolves the Hub's host name, not this machine.
+PROXY_VARIABLES: tuple[str, ...] = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def hub_unreachable(repo_id: str) -> str | None:
+    """Why the Hugging Face Hub certainly cannot give ``repo_id`` now, or None when it may.
+
+    Without this check a machine with no network waits through huggingface_hub's five
+    retries (about 45 s) before failing. It is certain only when the Hub's host name does
+    not resolve, no proxy is set (a proxy resolves names itself), ``HF_HUB_OFFLINE`` is off
+    and the model's ``config.json`` is not in the local Hub cache (transformers loads a
+    cached model without the network).
+    """
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if constants.HF_HUB_OFFLINE or any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
+    if try_to_load_from_cache(repo_id, "config.json") is not None:
+        return None
+    host = urlparse(constants.ENDPOINT).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return f"its host {host} does not resolve (no network? a local folder works offline)"
+    return None
+
+
+def hub_load_error(what: str, name: str, cause: str) -> OSError:
+    """The one-line error for a ``what`` (backbone, model) that is no folder and did not load from the Hub."""
+    return OSError(f"{what} {name!r}: no such folder, and loading it from the Hugging Face Hub failed: {cause}")
+
+
+def check_hub_reachable(name: str, what: str) -> None:
+    """Fail at once, before any download is tried, when :func:`hub_unreachable` says the Hub cannot give ``name``.
+
+    Raises:
+        OSError: one line naming ``what``, ``name`` and the reason.
+    """
+    reason = hub_unreachable(name)
+    if reason is not None:
+        raise hub_load_error(what, name, reason)
+
+
 def is_decoder(backbone: Transformer) -> bool:
     """True for causal (decoder-only) language models, whose summary token is the last one."""
     config = backbone.auto_model.config
@@ -141,7 +187,9 @@ def load_backbone(
     elif name_or_path == "smollm2":
         name_or_path, gguf_file = smollm2_path()
     from_hub = is_hub_id(name_or_path)
-    if not from_hub:
+    if from_hub:
+        check_hub_reachable(name_or_path, "Backbone")
+    else:
         name_or_path = os.path.expanduser(name_or_path)
     model_kwargs: dict = {}
     if dtype is not None:
@@ -165,9 +213,7 @@ def load_backbone(
         if not from_hub:
             raise
         cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise OSError(
-            f"Backbone {name_or_path!r}: no such folder, and loading it from the Hugging Face Hub failed: {cause}"
-        ) from error
+        raise hub_load_error("Backbone", name_or_path, cause) from error
     if is_decoder(backbone):
         tokenizer = backbone.tokenizer
         if tokenizer.pad_token is None:
