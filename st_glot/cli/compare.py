@@ -98,9 +98,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the output folder and data, load the backbone, train and score; write the results folder whole."""
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.user_compare import run_comparison, tune_all, write_results
     from st_glot.evaluation.user_data import load_user_task
-    from st_glot.models.backbones import backbone_label, load_backbone
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
@@ -122,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(task.train)} train and {len(task.evaluation)} eval rows",
                 flush=True,
             )
+            # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+            from st_glot.evaluation.user_compare import run_comparison, tune_all, write_results
+            from st_glot.models.backbones import backbone_label, load_backbone
+
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
             )

@@ -60,16 +60,18 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the output folder and data, then train and score; results.json and results.md appear together."""
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.glue import format_table, run_glue
     from st_glot.evaluation.tasks import load_task
-    from st_glot.evaluation.tuning import format_tuning
-    from st_glot.models.backbones import backbone_label, load_backbone
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
         with user_errors("glue"):
             output = stack.enter_context(atomic_output_dir(args.output))
             data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seeds[0]) for task in args.task}
+            # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+            from st_glot.evaluation.glue import format_table, run_glue
+            from st_glot.evaluation.tuning import format_tuning
+            from st_glot.models.backbones import backbone_label, load_backbone
+
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
             )
