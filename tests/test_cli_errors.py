@@ -348,24 +348,48 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", unresolved)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    for name in backbones.PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("urllib.request.getproxies", dict)  # no proxy, from the environment or the system
 
 
 def test_unreachable_hub_fails_at_once(tmp_path, no_network, no_backbone):
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
     with pytest.raises(SystemExit) as stopped:
         main(_train_argv(tmp_path, tmp_path / "out", "someone/missing-model"))
     assert str(stopped.value) == (
         "st-glot train: Backbone 'someone/missing-model': no such folder, and loading it from the Hugging Face Hub "
-        "failed: its host huggingface.co does not resolve (no network? a local folder works offline)"
+        f"failed: its host {urlparse(constants.ENDPOINT).hostname} does not resolve (no network? a local folder "
+        "works offline)"
     )
     assert not (tmp_path / "out").exists()
 
 
-def test_hub_check_is_sure_before_it_fails(no_network, monkeypatch):
+def test_hub_check_is_sure_before_it_fails(no_network, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("SENTENCE_TRANSFORMERS_HOME", raising=False)
     assert backbones.hub_unreachable("someone/missing-model") is not None
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")  # the proxy resolves names, not this machine
+    monkeypatch.setattr("urllib.request.getproxies", lambda: {"https": "http://proxy:3128"})
+    assert backbones.hub_unreachable("someone/missing-model") is None  # the proxy resolves names, not this machine
+    monkeypatch.setattr("urllib.request.getproxies", dict)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert backbones.hub_unreachable("someone/missing-model") is None  # offline mode: the cache decides
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    # Anything of the repository cached (a GGUF file alone, a sentence-transformers model without config.json)
+    (tmp_path / "hub" / "models--someone--missing-model" / "snapshots" / "abc").mkdir(parents=True)
     assert backbones.hub_unreachable("someone/missing-model") is None
-    monkeypatch.delenv("HTTPS_PROXY")
-    monkeypatch.setattr("huggingface_hub.try_to_load_from_cache", lambda repo_id, name: "/cache/config.json")
-    assert backbones.hub_unreachable("someone/missing-model") is None  # cached: transformers loads it offline
+    monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "st"))
+    (tmp_path / "st" / "models--someone--other").mkdir(parents=True)
+    assert backbones.hub_unreachable("someone/other") is None  # sentence-transformers' own cache folder
+
+
+def test_command_option_before_the_command_says_where_it_goes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--verbose", "train", "--task", "sst2", "--output", "x"])
+    assert capsys.readouterr().err == (
+        "st-glot: error: unrecognized arguments: --verbose; a command's options go after it: "
+        "st-glot train --verbose … (options: st-glot --help)\n"
+    )

@@ -120,10 +120,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(task.train)} train and {len(task.evaluation)} eval rows",
                 flush=True,
             )
-            # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
-            from st_glot.evaluation.user_compare import run_comparison, tune_all, write_results
-            from st_glot.models.backbones import backbone_label, load_backbone
+        # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+        from st_glot.evaluation.user_compare import run_comparison, tune_all, write_results
+        from st_glot.models.backbones import backbone_label, load_backbone
 
+        with user_errors("compare"):
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
             )

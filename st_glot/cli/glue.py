@@ -67,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
         with user_errors("glue"):
             output = stack.enter_context(atomic_output_dir(args.output))
             data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seeds[0]) for task in args.task}
-            # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
-            from st_glot.evaluation.glue import format_table, run_glue
-            from st_glot.evaluation.tuning import format_tuning
-            from st_glot.models.backbones import backbone_label, load_backbone
+        # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+        from st_glot.evaluation.glue import format_table, run_glue
+        from st_glot.evaluation.tuning import format_tuning
+        from st_glot.models.backbones import backbone_label, load_backbone
 
+        with user_errors("glue"):
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template
             )

@@ -127,10 +127,18 @@ def interrupted_message(interrupt: KeyboardInterrupt) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``st-glot`` with ``argv`` (default: the process's); return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)
-        if unknown:  # reported by the command's own parser, which names the command's --help
+        if unknown:
+            before = set(argv[: argv.index(args.command)])
+            if before & set(unknown):
+                parser.error(
+                    f"unrecognized arguments: {' '.join(unknown)}; a command's options go after it: "
+                    f"st-glot {args.command} {' '.join(unknown)} …"
+                )
+            # After the command: its own parser reports them, naming the command's --help.
             commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
             commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
         with output_mode(args.verbose, args.quiet):

@@ -84,13 +84,14 @@ def run(args: argparse.Namespace) -> int:
                 )
             output = stack.enter_context(atomic_output_dir(args.output))
             train, dev = load_task(args.task, args.data_dir, limit=args.limit, seed=args.seed)
-            # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
-            import torch
+        # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+        import torch
 
-            from st_glot.models.backbones import load_backbone
-            from st_glot.models.factory import make_model, make_pooler, method_backbone
-            from st_glot.training.fit import fit
+        from st_glot.models.backbones import load_backbone
+        from st_glot.models.factory import make_model, make_pooler, method_backbone
+        from st_glot.training.fit import fit
 
+        with user_errors("train"):
             torch.manual_seed(args.seed)
             backbone = load_backbone(
                 args.backbone, args.max_seq_length, args.gguf_file, args.backbone_dtype, args.template

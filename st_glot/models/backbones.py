@@ -85,26 +85,26 @@ def is_hub_id(name: str, what: str = "Backbone") -> bool:
     return True
 
 
-#: Proxy settings: with one, the proxy resolves the Hub's host name, not this machine.
-PROXY_VARIABLES: tuple[str, ...] = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-
-
 def hub_unreachable(repo_id: str) -> str | None:
     """Why the Hugging Face Hub certainly cannot give ``repo_id`` now, or None when it may.
 
     Without this check a machine with no network waits through huggingface_hub's five
     retries (about 45 s) before failing. It is certain only when the Hub's host name does
-    not resolve, no proxy is set (a proxy resolves names itself), ``HF_HUB_OFFLINE`` is off
-    and the model's ``config.json`` is not in the local Hub cache (transformers loads a
-    cached model without the network).
+    not resolve, no proxy is set (environment or system: a proxy resolves names itself),
+    ``HF_HUB_OFFLINE`` is off and nothing of the repository is in the Hub cache or in
+    ``SENTENCE_TRANSFORMERS_HOME`` (a cached model loads without the network).
     """
     from urllib.parse import urlparse
+    from urllib.request import getproxies
 
-    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
 
-    if constants.HF_HUB_OFFLINE or any(os.environ.get(name) for name in PROXY_VARIABLES):
+    if constants.HF_HUB_OFFLINE or getproxies():
         return None
-    if try_to_load_from_cache(repo_id, "config.json") is not None:
+    folder = repo_folder_name(repo_id=repo_id, repo_type="model")
+    caches = (constants.HF_HUB_CACHE, os.getenv("SENTENCE_TRANSFORMERS_HOME"))
+    if any(cache and os.path.isdir(os.path.join(cache, folder)) for cache in caches):
         return None
     host = urlparse(constants.ENDPOINT).hostname
     try:
