@@ -144,7 +144,10 @@ def add_cache_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         "--cache-dir", default=DEFAULT_CACHE_DIR, help=f"token-state cache root (default {DEFAULT_CACHE_DIR})"
     )
     parser.add_argument(
-        "--cache-dtype", choices=CACHE_DTYPE_NAMES, default="float16", help="token states stored as (default float16)"
+        "--cache-dtype",
+        choices=CACHE_DTYPE_NAMES,
+        default="float16",
+        help="precision of the cached token states (default float16)",
     )
 
 
