@@ -196,25 +196,21 @@ def add_methods_argument(parser: argparse.ArgumentParser, flag: str, default: tu
 
 
 def number(
-    cast: Callable[[str], float] = float,
-    low: float | None = None,
+    cast: Callable[[str], float],
+    low: float,
     high: float | None = None,
     *,
     open_low: bool = False,
     open_high: bool = False,
 ) -> Callable[[str], Any]:
-    """An argparse ``type``: ``cast(text)``, finite and within ``[low, high]`` (an end is left out when
-    ``open_low`` / ``open_high``; ``None``: no bound); the error names the value and the valid range,
-    e.g. ``invalid value '0': expected an integer >= 1``."""
+    """An argparse ``type``: ``cast(text)`` (``int`` or ``float``), finite and within ``[low, high]`` (an end
+    is left out when ``open_low`` / ``open_high``; ``high`` None: no upper bound); the error names the value
+    and the valid range, e.g. ``invalid value '0': expected an integer >= 1``."""
     kind, shown = ("an integer", "{:d}") if cast is int else ("a number", "{:g}")
-    if low is None and high is None:
-        valid = "(finite)"
-    elif low is not None and high is not None:
-        valid = f"in {'(' if open_low else '['}{shown.format(low)}, {shown.format(high)}{')' if open_high else ']'}"
-    elif low is not None:
+    if high is None:
         valid = f"{'>' if open_low else '>='} {shown.format(low)}"
     else:
-        valid = f"{'<' if open_high else '<='} {shown.format(high)}"
+        valid = f"in {'(' if open_low else '['}{shown.format(low)}, {shown.format(high)}{')' if open_high else ']'}"
 
     def parse(text: str) -> Any:
         try:
@@ -224,7 +220,7 @@ def number(
         inside = (
             value is not None
             and math.isfinite(value)
-            and (low is None or value > low or (not open_low and value == low))
+            and (value > low or (not open_low and value == low))
             and (high is None or value < high or (not open_high and value == high))
         )
         if not inside:

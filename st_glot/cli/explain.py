@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from st_glot.explain.explanation import explain
     from st_glot.explain.render import display_tokens
     from st_glot.explain.write import write_explanations
-    from st_glot.models.backbones import check_hub_reachable, is_hub_id
+    from st_glot.models.backbones import is_hub_id
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
@@ -69,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
             if not texts:
                 raise ValueError("give at least one TEXT, or --file with one text per line.")
             output = stack.enter_context(atomic_output_dir(args.output)) if args.output else None
-            if is_hub_id(args.model, "--model"):
-                check_hub_reachable(args.model, "--model")
+            is_hub_id(args.model, "--model")  # a missing folder or an unreachable Hub: one line, at once
             model = SentenceTransformer(args.model, trust_remote_code=True, device=args.device)
         if output is None:
             explanations = explain(model, texts, batch_size=args.batch_size)

@@ -86,15 +86,14 @@ def run(args: argparse.Namespace) -> int:
 
     from st_glot.cli.errors import user_errors
     from st_glot.evaluation.mteb_tasks import name_model, results_table
-    from st_glot.models.backbones import check_hub_reachable, is_hub_id
+    from st_glot.models.backbones import is_hub_id
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
         with user_errors("mteb"):
             output = stack.enter_context(atomic_output_dir(args.output, keep_existing=True))
             tasks = build_tasks(args)
-            if is_hub_id(args.model, "--model"):
-                check_hub_reachable(args.model, "--model")
+            is_hub_id(args.model, "--model")  # a missing folder or an unreachable Hub: one line, at once
             model = name_model(SentenceTransformer(args.model, trust_remote_code=True))
         result = mteb.evaluate(
             model,

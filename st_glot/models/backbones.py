@@ -65,14 +65,15 @@ def backbone_label(name_or_path: str | None, gguf_file: str | None = None) -> st
 
 
 def is_hub_id(name: str, what: str = "Backbone") -> bool:
-    """False for an existing folder, True for a valid Hub model id; fail at once for a ``what`` (a backbone,
-    a saved model) that is neither.
+    """False for an existing folder, True for a Hub model id the Hub may give; fail at once for a ``what``
+    (a backbone, a saved model) that is neither, or that :func:`hub_unreachable` says cannot load.
 
     A Hub id is ``name`` or ``owner/name`` (letters, digits, ``-``, ``_``, ``.``); a
     string such as ``./models/x``, ``/data/x`` or ``a/b/c`` can only be a folder.
 
     Raises:
         FileNotFoundError: ``name`` is not a Hub model id (so it names a missing folder).
+        OSError: ``name`` is a Hub id, but the Hub certainly cannot give it now (one line with the reason).
     """
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
@@ -82,6 +83,9 @@ def is_hub_id(name: str, what: str = "Backbone") -> bool:
         validate_repo_id(name)
     except HFValidationError:
         raise FileNotFoundError(f"{what}: no such folder, and not a Hub model id: {name!r}.") from None
+    reason = hub_unreachable(name)
+    if reason is not None:
+        raise hub_load_error(what, name, reason)
     return True
 
 
@@ -117,17 +121,6 @@ def hub_unreachable(repo_id: str) -> str | None:
 def hub_load_error(what: str, name: str, cause: str) -> OSError:
     """The one-line error for a ``what`` (backbone, model) that is no folder and did not load from the Hub."""
     return OSError(f"{what} {name!r}: no such folder, and loading it from the Hugging Face Hub failed: {cause}")
-
-
-def check_hub_reachable(name: str, what: str) -> None:
-    """Fail at once, before any download is tried, when :func:`hub_unreachable` says the Hub cannot give ``name``.
-
-    Raises:
-        OSError: one line naming ``what``, ``name`` and the reason.
-    """
-    reason = hub_unreachable(name)
-    if reason is not None:
-        raise hub_load_error(what, name, reason)
 
 
 def is_decoder(backbone: Transformer) -> bool:
@@ -187,9 +180,7 @@ def load_backbone(
     elif name_or_path == "smollm2":
         name_or_path, gguf_file = smollm2_path()
     from_hub = is_hub_id(name_or_path)
-    if from_hub:
-        check_hub_reachable(name_or_path, "Backbone")
-    else:
+    if not from_hub:
         name_or_path = os.path.expanduser(name_or_path)
     model_kwargs: dict = {}
     if dtype is not None:

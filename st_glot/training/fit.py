@@ -379,13 +379,14 @@ def _make_loss(loss: str, model: SentenceTransformer, dataset: Dataset, columns:
         raise ValueError(
             f"loss='classification' needs one or two text columns and a label column; got {dataset.column_names}."
         )
-    not_classes = [y for y in dataset[labels] if not _is_class_label(y)][:1]
+    values = dataset[labels]
+    not_classes = [y for y in values if not _is_class_label(y)][:1]
     if not_classes:
         raise ValueError(
             f"loss='classification' needs whole-number class labels; column {labels!r} holds {not_classes[0]!r} "
             "(a similarity score? use loss='cosent' or 'cosine')."
         )
-    num_labels = num_labels or int(max(dataset[labels])) + 1
+    num_labels = num_labels or int(max(values)) + 1
     head = LinearHead(model.get_embedding_dimension(), num_labels=num_labels, num_inputs=len(columns))
     return ClassificationLoss(model, head), head
 
