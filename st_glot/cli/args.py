@@ -15,6 +15,7 @@ from st_glot.utils.choices import (
     GLOT_OPTIONS,
     GNN_TYPES,
     GRAPH_NORMS,
+    GRAPHS,
     INPUT_NORMS,
     JK_MODES,
     POOLINGS,
@@ -77,6 +78,13 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
         help="edge threshold on cosine similarity, in [-1, 1] (default: the preset's)",
     )
     group.add_argument("--edge-weight", choices=EDGE_WEIGHTS, help="default binary")
+    group.add_argument(
+        "--graph",
+        choices=GRAPHS,
+        help="which token pairs the GNN connects: threshold (default, cosine > tau); for ablations that change "
+        "only the graph: empty (each token alone, no message passing), complete (all pairs of a text), random "
+        "(the threshold graph's edge count per text, placed at random, seeded by --seed)",
+    )
     group.add_argument("--graph-norm", choices=GRAPH_NORMS, help="per-text normalisation before the cosine")
     group.add_argument("--input-norm", choices=INPUT_NORMS, help="normalisation of the states the GNN sees")
     group.add_argument("--heads", type=number(int, 1), help="GAT heads (default 1)")

@@ -210,7 +210,15 @@ def _unpack(
 
     num_texts = valid.size(0)
     if isinstance(pooler, GLOTPooling):
-        graph = build_token_graph(view.states, valid, pooler.tau, pooler.edge_weight, pooler.graph_norm)
+        graph = build_token_graph(
+            view.states,
+            valid,
+            pooler.tau,
+            pooler.edge_weight,
+            pooler.graph_norm,
+            graph=pooler.graph,
+            graph_seed=pooler.graph_seed,
+        )
         similarity = cosine_similarity_matrix(view.states, valid, pooler.graph_norm)  # (B, L, L)
         b, i, j = torch.triu(graph.adjacency, diagonal=1).nonzero(as_tuple=True)  # (E,) each
         values = similarity[b, i, j]  # (E,)

@@ -22,7 +22,9 @@ from st_glot.nn.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
 from st_glot.nn.graph import (
     EDGE_WEIGHTS,
     GRAPH_NORMS,
+    GRAPHS,
     EdgeWeight,
+    GraphMode,
     GraphNorm,
     build_sparse_token_graph,
     build_token_graph,
@@ -82,6 +84,19 @@ class GLOTPooling(SavableModule):
         tau: edge threshold on cosine similarity, in ``[-1, 1]``.
         edge_weight: ``"binary"`` (every edge 1, as in the paper's code) or
             ``"cosine"`` (edge carries its similarity). ``"gin"`` uses no edge values.
+        graph: which token pairs the GNN connects (:mod:`st_glot.nn.graph`):
+            ``"threshold"`` (default, the paper's ``S_ij > tau``), or an ablation that
+            changes only the graph: ``"empty"`` (each token only with itself: the
+            same layers without message passing), ``"complete"`` (every pair of the
+            text's tokens) or ``"random"`` (per text, as many pairs as the threshold
+            graph, placed at random). Self-loops, edge values, padding and the rest
+            of the model are as for ``"threshold"``.
+        graph_seed: the seed of ``graph="random"``, an integer >= 0 saved in the
+            config; a text's random graph depends only on it, the text's length and
+            its threshold edge count (the same in training and inference). None:
+            drawn from torch's RNG after the weights are initialised (so
+            ``torch.manual_seed`` fixes it and the weights equal those of
+            ``"threshold"`` under the same seed); stays None for other modes.
         heads: attention heads for ``"gat"`` (averaged, width stays ``h``).
         dropout: dropout on GNN layer outputs during training, in ``[0, 1)``.
         scorer_hidden: hidden width of the readout scorer; ``None`` takes the
@@ -126,7 +141,7 @@ class GLOTPooling(SavableModule):
     1 over each sequence's valid tokens, zero on padding).
     """
 
-    config_keys = ["embedding_dimension", *GLOT_OPTIONS, "backend"]
+    config_keys = ["embedding_dimension", *GLOT_OPTIONS, "backend", "graph_seed"]
     #: Folders of format version 1 (st-glot 0.1, whose defaults were the paper's) that lack these keys
     #: load with these values, so they encode as they did.
     legacy_config_defaults = {"graph_norm": "none", "input_norm": "none"}
@@ -148,9 +163,14 @@ class GLOTPooling(SavableModule):
         input_norm: InputNorm = "running",
         anchor: Anchor = "none",
         anchor_weight: float = 0.5,
+        graph: GraphMode = "threshold",
+        graph_seed: int | None = None,
     ) -> None:
         super().__init__()
         check_choice("gnn", gnn, GNN_TYPES)
+        check_choice("graph", graph, GRAPHS)
+        if graph_seed is not None:
+            check_int("graph_seed", graph_seed, minimum=0)
         check_choice("jk", jk, JK_MODES)
         check_choice("edge_weight", edge_weight, EDGE_WEIGHTS)
         check_choice("backend", backend, BACKENDS)
@@ -198,6 +218,10 @@ class GLOTPooling(SavableModule):
         self.anchor = anchor
         self.anchor_weight = float(anchor_weight)
         self.anchor_mix = AnchorMix(embedding_dimension, anchor, anchor_weight) if anchor != "none" else None
+        self.graph = graph
+        if graph == "random" and graph_seed is None:
+            graph_seed = int(torch.randint(0, 2**31 - 1, ()))
+        self.graph_seed = graph_seed
 
     @classmethod
     def from_preset(cls, preset: str, embedding_dimension: int, **kwargs: Any) -> GLOTPooling:
@@ -301,22 +325,33 @@ class GLOTPooling(SavableModule):
         if backend == "dense":
             graph = None
             if packing is not None:  # short texts share rows of the graph
-                graph = build_row_packed_token_graph(states, packing, self.tau, self.edge_weight, self.graph_norm)
+                graph = build_row_packed_token_graph(
+                    states, packing, self.tau, self.edge_weight, self.graph_norm, **self._graph_mode()
+                )
             if graph is None:
-                graph = build_token_graph(token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm, packing)
+                graph = build_token_graph(
+                    token_embeddings, valid, self.tau, self.edge_weight, self.graph_norm, packing, **self._graph_mode()
+                )
             parts = self.token_gnn.forward_dense_parts(x, graph)  # [(G, L, ·) or (N, ·)], widths summing to D
             return self.readout(parts, valid, packing)  # (G, D), (G, L)
-        sparse = build_sparse_token_graph(states, valid, self.tau, self.edge_weight, self.graph_norm)
+        sparse = build_sparse_token_graph(
+            states, valid, self.tau, self.edge_weight, self.graph_norm, **self._graph_mode()
+        )
         u = self.token_gnn.forward_sparse(x[valid], sparse)  # (N, D)
         z, node_weights = self.readout.forward_sparse(u, sparse.batch, sparse.num_graphs)
         weights = torch.zeros(valid.shape, dtype=node_weights.dtype, device=valid.device)  # (G, L)
         weights[valid] = node_weights
         return z, weights
 
+    def _graph_mode(self) -> dict[str, Any]:
+        """The graph builders' ``graph`` and ``graph_seed``."""
+        return {"graph": self.graph, "graph_seed": self.graph_seed}
+
     def __repr__(self) -> str:
         return (
             f"GLOTPooling({self.embedding_dimension}, {self.get_embedding_dimension()}, gnn={self.gnn}, "
             f"layers={self.num_layers}, hidden={self.hidden_dim}, jk={self.jk}, tau={self.tau}, "
             f"edge_weight={self.edge_weight}, backend={self.backend}"
+            + (f", graph={self.graph}" if self.graph != "threshold" else "")
             + (f", anchor={self.anchor}, anchor_weight={self.anchor_weight})" if self.anchor_mix is not None else ")")
         )

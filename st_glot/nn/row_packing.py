@@ -22,11 +22,12 @@ from torch import Tensor
 from st_glot.nn.graph import (
     EDGE_WEIGHTS,
     EdgeWeight,
+    GraphMode,
     GraphNorm,
     TokenGraph,
+    connect,
     cosine_similarity_matrix,
     sequence_normalize,
-    threshold,
 )
 from st_glot.nn.inputs import PackedTokens
 from st_glot.utils.checks import check_choice
@@ -62,13 +63,15 @@ def build_row_packed_token_graph(
     edge_weight: EdgeWeight = "binary",
     graph_norm: GraphNorm = "none",
     max_share: float = ROW_PACKING_MAX_SHARE,
+    graph: GraphMode = "threshold",
+    graph_seed: int | None = None,
 ) -> TokenGraph | None:
     """The graphs of :func:`~st_glot.nn.graph.build_token_graph` over rows that hold several sequences.
 
     Args:
         states: ``(N, d)`` the valid tokens' states, rows of ``packing`` (in its default order).
         packing: the batch's packing over ``(B, L)``.
-        tau, edge_weight, graph_norm: as for :func:`~st_glot.nn.graph.build_token_graph`.
+        tau, edge_weight, graph_norm, graph, graph_seed: as for :func:`~st_glot.nn.graph.build_token_graph`.
         max_share: pack only if the rows' ``R·L²`` entries are at most this share of ``B·L²``.
 
     Returns:
@@ -98,4 +101,4 @@ def build_row_packed_token_graph(
     centred = sequence_normalize(states, None, graph_norm, packing)  # (N, d) fp32, per sequence
     similarity = cosine_similarity_matrix(layout.pad(centred), valid)  # (R, L, L)
     pair = valid.unsqueeze(2) & (segment.unsqueeze(2) == segment.unsqueeze(1))  # (R, L, L) same sequence
-    return threshold(similarity, pair, valid, tau, edge_weight, layout)
+    return connect(similarity, pair, valid, tau, edge_weight, layout, graph, graph_seed, segment)

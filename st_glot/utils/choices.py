@@ -18,6 +18,10 @@ JK_MODES: tuple[str, ...] = ("cat", "max", "mean")
 EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
 #: Per-text normalisation of the token states before the graph's cosine.
 GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
+#: Which token pairs the GNN's graph connects: the paper's cosine threshold, or an ablation that keeps
+#: everything else (see :func:`~st_glot.nn.graph.graph_edges`): self-loops only, every pair, or a random
+#: graph with the threshold graph's edge count.
+GRAPHS: tuple[str, ...] = ("threshold", "empty", "complete", "random")
 #: Normalisation of the states the GNN and readout see: per text, or per dimension over all training tokens.
 INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
 #: Untrained poolings :class:`~st_glot.GLOTPooling` can keep beside its readout (``anchor``).
@@ -52,6 +56,7 @@ GLOT_OPTIONS: tuple[str, ...] = (
     "jk",
     "tau",
     "edge_weight",
+    "graph",
     "heads",
     "dropout",
     "scorer_hidden",
