@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "AdaPool": "st_glot.nn.adapool",
     "Explanation": "st_glot.explain.explanation",
     "GLOTPooling": "st_glot.nn.pooling",
+    "LatentAttentionPooling": "st_glot.nn.latent",
     "default_backbone_path": "st_glot.models.backbones",
     "explain": "st_glot.explain.explanation",
     "fit": "st_glot.training.fit",

@@ -314,10 +314,10 @@ def test_learning_rate_grid_is_chosen_on_train_and_reported(tiny_bert_dir, tmp_p
     (tmp_path / "train.csv").write_text("text,label\n" + "".join(rows))
     (tmp_path / "dev.csv").write_text("text,label\n" + "".join(rows[:10]))
     argv = _argv(tiny_bert_dir, tmp_path, tmp_path / "train.csv", tmp_path / "dev.csv", "--seeds", "0")
-    argv += ["--pooling", "glot,mean", "--lr-grid", "1e-3,1e-2", "--epochs", "2", "--validation-fraction", "0.2"]
+    argv += ["--pooling", "glot,latent,mean", "--lr-grid", "1e-3,1e-2", "--epochs", "2", "--validation-fraction", "0.2"]
     assert main(argv) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert set(results["tuning"]) == {"glot", "mean"}
+    assert set(results["tuning"]) == {"glot", "latent", "mean"}  # every method tuned on the same grid
     for record in results["records"]:
         chosen = results["tuning"][record["method"]]
         assert (record["learning_rate"], record["epochs"]) == (chosen["learning_rate"], chosen["epochs"])

@@ -1,9 +1,9 @@
 """``st-glot compare``: which pooler for my backbone and my data?
 
-Trains every pooling method (GLOT, AdaPool, mean, max, CLS, PromptEOL) on your train data over a
-frozen backbone, for each seed, and scores each on your eval data. The backbone runs
-once: its token states go to the token-state cache and every method and seed reads
-them. Prints the table and the winner with its margin over the runner-up ("glot wins
+Trains every pooling method (GLOT, AdaPool, latent attention, mean, max, CLS, PromptEOL)
+on your train data over a frozen backbone, for each seed, and scores each on your eval
+data. The backbone runs once: its token states go to the token-state cache and every
+method and seed reads them. Prints the table and the winner with its margin over the runner-up ("glot wins
 by 3.1 points over adapool"), and writes results.md, results.json and scores.png
 (bars: mean over seeds, error bars: standard deviation) to --output, whole or not at all.
 

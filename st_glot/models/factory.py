@@ -14,6 +14,7 @@ from st_glot.hub.model_card import attach_glot_card
 from st_glot.models.backbones import is_decoder
 from st_glot.models.templated import TemplatedTransformer
 from st_glot.nn.adapool import AdaPool
+from st_glot.nn.latent import LatentAttentionPooling
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.utils.checks import check_choice
 from st_glot.utils.choices import POOLINGS
@@ -23,7 +24,8 @@ from st_glot.utils.templates import AUTO, PROMPTEOL_TEMPLATE
 def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", **glot_kwargs: Any) -> nn.Module:
     """The pooling module ``name`` for ``backbone``.
 
-    ``"cls"`` is the first token on encoders and the last non-padding token
+    ``"latent"`` is NV-Embed's latent-attention pooling with the paper's settings
+    (:class:`LatentAttentionPooling`). ``"cls"`` is the first token on encoders and the last non-padding token
     ("[EOS]") on decoders. ``"prompteol"`` is the last non-padding token, meant for the
     backbone :func:`method_backbone` gives it (the text in PromptEOL's template). For
     ``"glot"``, ``preset`` names the configuration
@@ -39,6 +41,8 @@ def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", *
         return GLOTPooling.from_preset(preset, dim, **glot_kwargs)
     if name == "adapool":
         return AdaPool(dim)
+    if name == "latent":
+        return LatentAttentionPooling(dim)
     if name == "prompteol":
         return Pooling(dim, pooling_mode="lasttoken")
     if name == "cls":

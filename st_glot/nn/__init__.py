@@ -9,5 +9,6 @@
 - ``readout``: step 3, the attention readout
 - ``pooling``: ``GLOTPooling``, the sentence-transformers module
 - ``adapool``: ``AdaPool``, the paper's learnable baseline
+- ``latent``: ``LatentAttentionPooling``, NV-Embed's latent-attention pooling, a learned baseline
 - ``serialization``: config + safetensors save/load shared by the modules
 """

@@ -59,6 +59,7 @@ from transformers import PrinterCallback, TrainerCallback
 
 from st_glot.hub.model_card import record_training
 from st_glot.nn.adapool import AdaPool
+from st_glot.nn.latent import LatentAttentionPooling
 from st_glot.nn.pooling import GLOTPooling
 from st_glot.nn.serialization import WEIGHTS_NAME
 from st_glot.training.cache import TokenStateCache
@@ -272,12 +273,14 @@ class _Schedule:
 
 
 def pooler_name(pooler: torch.nn.Module) -> str:
-    """A pooling module's short name: ``glot``, ``adapool``, or the mode of a sentence-transformers
+    """A pooling module's short name: ``glot``, ``adapool``, ``latent``, or the mode of a sentence-transformers
     ``Pooling`` (``mean``, ``max``, ``cls``, ``lasttoken``); else the class name."""
     if isinstance(pooler, GLOTPooling):
         return "glot"
     if isinstance(pooler, AdaPool):
         return "adapool"
+    if isinstance(pooler, LatentAttentionPooling):
+        return "latent"
     if isinstance(pooler, Pooling):
         mode = pooler.pooling_mode
         return mode if isinstance(mode, str) else "+".join(mode)

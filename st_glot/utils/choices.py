@@ -35,8 +35,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"graph_norm": "none", "input_norm": "none", "tau": 0.3},
 }
 #: Pooling methods :func:`~st_glot.models.factory.make_pooler` builds. ``"prompteol"`` is the last token
-#: of the text in PromptEOL's template (:func:`~st_glot.models.factory.method_backbone` adds the template).
-POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls", "prompteol")
+#: of the text in PromptEOL's template (:func:`~st_glot.models.factory.method_backbone` adds the template);
+#: ``"latent"`` is NV-Embed's latent-attention pooling (:class:`~st_glot.nn.latent.LatentAttentionPooling`).
+POOLINGS: tuple[str, ...] = ("glot", "adapool", "latent", "mean", "max", "cls", "prompteol")
 #: The poolers the paper compares, run by default by ``st-glot stress-test`` and ``st-glot glue``
 #: (``prompteol``, a decoder baseline, is added with ``--methods`` / ``--pooling``).
 PAPER_POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
