@@ -20,19 +20,24 @@ import sys
 from pathlib import Path
 
 from doc_tables import generalisation, glue, performance, readme, stress  # noqa: F401  (they register sections)
-from doc_tables.markers import blocks, content, replace
+from doc_tables.markers import END, blocks, content, replace
 from doc_tables.registry import SECTIONS
 from doc_tables.sources import Sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def generate(root: Path) -> dict[str, dict[str, str]]:
-    """``{document: {section name: generated text}}`` for every registered section."""
+def generate(root: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """``{document: {section name: generated text}}`` for every section that builds, and one message per
+    section that does not (a missing or malformed source)."""
     out: dict[str, dict[str, str]] = {}
+    failures = []
     for s in SECTIONS.values():
-        out.setdefault(s.document, {})[s.name] = s.build(Sources(root, s.sources)).strip("\n")
-    return out
+        try:
+            out.setdefault(s.document, {})[s.name] = s.build(Sources(root, s.sources)).strip("\n")
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            failures.append(f"{s.document}: table {s.name!r} cannot be built: {type(error).__name__}: {error}")
+    return out, failures
 
 
 def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
@@ -45,7 +50,7 @@ def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
             problems.append(f"{document}: table {name!r} has no section in benchmarks/doc_tables")
         for name, expected in sections.items():
             if name not in found:
-                problems.append(f"{document}: table {name!r} is missing (add <!-- table: {name} --> … {END_HINT})")
+                problems.append(f"{document}: table {name!r} is missing (add <!-- table: {name} --> … {END})")
                 continue
             actual = content(text, found[name])
             if actual != expected:
@@ -57,9 +62,6 @@ def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
                     + "\n".join(list(diff)[2:12])
                 )
     return problems
-
-
-END_HINT = "<!-- /table -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         s = SECTIONS[args.show]
         print(s.build(Sources(args.root, s.sources)))
         return 0
-    generated = generate(args.root)
+    generated, failures = generate(args.root)
     if args.check:
-        problems = differences(args.root, generated)
+        problems = failures + differences(args.root, generated)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
@@ -88,14 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     for document, sections in generated.items():
         path = args.root / document
         text = path.read_text(encoding="utf-8")
-        missing = sections.keys() - {b.name for b in blocks(text, document)}
-        if missing:
-            raise SystemExit(f"{document}: no marker block for {sorted(missing)}")
-        updated = replace(text, document, sections)
+        found = {b.name for b in blocks(text, document)}
+        failures += [f"{document}: table {n!r} is missing (add <!-- table: {n} --> … {END})" for n in sections.keys() - found]
+        updated = replace(text, document, {n: sections[n] for n in found & sections.keys()})
         if updated != text:
             path.write_text(updated, encoding="utf-8")
             print(f"wrote {document}")
-    return 0
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def content(text: str, block: Block) -> str:
 
 
 def replace(text: str, document: str, generated: dict[str, str]) -> str:
-    """``text`` with every block's content replaced by ``generated[name]``."""
+    """``text`` with the content of every block named in ``generated`` replaced; other blocks stay."""
     lines = text.split("\n")
     for block in reversed(blocks(text, document)):
-        lines[block.start + 1 : block.end] = ["", *generated[block.name].split("\n"), ""]
+        if block.name in generated:
+            lines[block.start + 1 : block.end] = ["", *generated[block.name].split("\n"), ""]
     return "\n".join(lines)
