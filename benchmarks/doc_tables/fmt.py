@@ -8,6 +8,7 @@ Negative numbers take the minus sign (U+2212), as in the prose around them.
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections.abc import Sequence
 
 MINUS = "\u2212"
@@ -62,3 +63,10 @@ def minutes(seconds: float) -> str:
     """A duration in whole minutes, at least 1: ``about N minutes``."""
     count = max(1, round(seconds / 60))
     return f"about {count} minute{'s' if count > 1 else ''}"
+
+
+def paragraphs(text: str, width: int = 100) -> str:
+    """Generated prose wrapped at ``width`` columns, paragraph by paragraph (blank-line separated)."""
+    return "\n\n".join(
+        textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False) for p in text.split("\n\n")
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doc_tables.fmt import cell, num, signed, table
+from doc_tables.fmt import cell, num, paragraphs, signed, table
 from doc_tables.registry import BENCHMARKS, section
 from doc_tables.sources import Sources
 
@@ -157,9 +157,13 @@ def generalisation_layer_probe_smollm2(src: Sources) -> str:
     probe = src.json(SMOL_PROBE)["rows"]["prompteol (untrained)"]
     last = {m: v[-1] for m, v in src.json(LAYER_PROBE["smollm2"])["rows"]["prompteol (untrained)"].items()}
     both = " / ".join(num(last[m], 2) for m in THREE), " / ".join(num(probe[m], 2) for m in THREE)
-    return text + (
-        f"\n\nOn the last state the prompt's token scores {both[0]} here and {both[1]} in `anchor_probe.py` "
-        "(the same pooling, a separate run of the backbone)."
+    return (
+        text
+        + "\n\n"
+        + paragraphs(
+            f"On the last state the prompt's token scores {both[0]} here and {both[1]} in `anchor_probe.py` "
+            "(the same pooling, a separate run of the backbone)."
+        )
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from doc_tables.fmt import cell, num, signed, table
+from doc_tables.fmt import cell, num, paragraphs, signed, table
 from doc_tables.registry import BENCHMARKS, section
 from doc_tables.sources import Sources
 
@@ -213,11 +213,12 @@ def glue_cola_prior(src: Sources) -> str:
     rate = src.json(COLA_PROBES["all-MiniLM-L6-v2"])["majority_rate"]
     p = rate["train"]
     entropy = -p * math.log(p) - (1 - p) * math.log(1 - p)
-    return (
-        f"- **The majority class** is {100 * rate['train']:.1f} % of CoLA train and {100 * rate['dev']:.1f} % of dev. "
-        "Always answering it scores\n  MCC 0, and a head that has learned only the class prior has a training "
-        f"cross-entropy of\n  {entropy:.3f} nats (the prior's entropy)."
+    text = (
+        f"**The majority class** is {100 * rate['train']:.1f} % of CoLA train and {100 * rate['dev']:.1f} % of dev. "
+        "Always answering it scores MCC 0, and a head that has learned only the class prior has a training "
+        f"cross-entropy of {entropy:.3f} nats (the prior's entropy)."
     )
+    return "- " + paragraphs(text, width=98).replace("\n", "\n  ")
 
 
 @section("glue-cola-probe", BENCHMARKS, *COLA_PROBES.values())

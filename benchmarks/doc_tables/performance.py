@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from doc_tables.fmt import num, table
+from doc_tables.fmt import num, paragraphs, table
 from doc_tables.registry import BENCHMARKS, section
 from doc_tables.sources import Sources
 
@@ -55,7 +55,7 @@ def training_costs(src: Sources) -> str:
 def training_cache(src: Sources) -> str:
     stsb = src.json(TRAINING)["stsb"]
     mib = 2**20
-    return (
+    return paragraphs(
         f"Cache on STS-B train+dev ({stsb['distinct_texts']:,} distinct texts, max length 128, fp16, unpadded): "
         f"{stsb['cache_bytes'] / mib:,.1f} MiB vs {stsb['research_format_bytes'] / mib:,.1f} MiB in the research "
         f"code's format (fp32, padded to 128) = **{stsb['cache_fraction_of_research']:.3f}**.\n\n"
@@ -158,10 +158,14 @@ def performance_grid(src: Sources) -> str:
     diff = max(r["max_abs_diff"] for r in payload["rows"])
     failed = [r for r in payload["rows"] if r["failure"]]
     ours = " and ".join(f"{r['train_ours_ms'] / 1000:.1f} s (tau {r['tau']:g})" for r in failed)
-    return table(header, rows) + (
-        f"\n\nWorst measured cell: {times(worst)}. Outputs agree to ≤ {diff:.1e} wherever both run. "
-        f"\"Out of memory\": the reference's training step failed to allocate under the benchmark's "
-        f"{payload['limit_gib']:g} GiB address-space cap; ours trained the same cells in {ours}."
+    return (
+        table(header, rows)
+        + "\n\n"
+        + paragraphs(
+            f"Worst measured cell: {times(worst)}. Outputs agree to ≤ {diff:.1e} wherever both run. "
+            f"\"Out of memory\": the reference's training step failed to allocate under the benchmark's "
+            f"{payload['limit_gib']:g} GiB address-space cap; ours trained the same cells in {ours}."
+        )
     )
 
 
@@ -196,7 +200,7 @@ def performance_encode_cache(src: Sources) -> str:
     encode = src.json(ENCODE)
     speed = {r["pooling"]: r["sentences_per_s"] for r in encode["rows"]}
     one, two = src.json(CACHE_PROCESSES)["rows"]
-    return (
+    return paragraphs(
         f"`model.encode` throughput on all-MiniLM-L6-v2, {encode['count']} texts of {encode['min_tokens']}–"
         f"{encode['max_tokens']} tokens (`encode.json`): GLOT {speed['glot']:.1f} vs mean pooling "
         f"{speed['mean']:.1f} sentences/s = **{encode['glot_over_mean']:.2f}x**.\n\n"
@@ -260,4 +264,4 @@ def performance_gpu(src: Sources) -> str:
         "peak MiB",
         f"paper's {payload['paper_step_ms']:g} ms ÷ ours",
     ]
-    return intro + "\n\n" + table(header, rows)
+    return paragraphs(intro) + "\n\n" + table(header, rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from doc_tables import generalisation as gen
 from doc_tables import glue, performance, stress
-from doc_tables.fmt import cell, mean_std, minutes, num, signed, table
+from doc_tables.fmt import cell, mean_std, minutes, num, paragraphs, signed, table
 from doc_tables.registry import README, section
 from doc_tables.sources import Sources
 
@@ -23,12 +23,13 @@ def demo(src: Sources) -> str:
     header = ["method", *(f"{float(r):.0%} distractors" for r in ratios)]
     rows = [[method, *(cell(by_ratio[r], 3) for r in ratios)] for method, by_ratio in accuracy.items()]
     config = payload["config"]
-    return (
+    intro = paragraphs(
         f"It took {minutes(payload['seconds'])} on this project's 2-core CPU (one thread, an empty token-state "
         f"cache; `benchmarks/results/demo/`), and printed, for the default sizes ({config['train_size']} training "
         f"and {config['eval_size']} evaluation texts per ratio, {config['epochs']} epochs, seed "
-        f"{', '.join(map(str, config['seeds']))}):\n\n```\n{table(header, rows)}\n```"
+        f"{', '.join(map(str, config['seeds']))}):"
     )
+    return f"{intro}\n\n```\n{table(header, rows)}\n```"
 
 
 def stress_mean(src: Sources, folders: tuple[str, ...], method: str, ratio: str = "0.9") -> list[float]:
@@ -96,7 +97,7 @@ def readme_stress_summary(src: Sources) -> str:
         for folders in (MINILM_STRESS, SMOL_BASELINES_90)
         for m in ("mean", "max", "cls")
     )
-    return (
+    return paragraphs(
         "**The stress test.** With a needle hidden among 90 % distractors, GLOT with the recommended preset scores "
         f"{glot['all-MiniLM-L6-v2']} on all-MiniLM-L6-v2 and {glot['SmolLM2-135M']} on SmolLM2-135M (accuracy, "
         f"mean ± std over three seeds), AdaPool {adapool[0]} and {adapool[1]}, and mean, max and CLS/last-token "
@@ -108,7 +109,7 @@ def readme_stress_summary(src: Sources) -> str:
 @section("readme-prompteol", README, glue.PROMPTEOL_PROBE)
 def readme_prompteol(src: Sources) -> str:
     probe = {(r["text"], r["pooling"]): r["spearman"] for r in src.json(glue.PROMPTEOL_PROBE)["rows"]}
-    return (
+    return paragraphs(
         f"On a frozen SmolLM2-135M it scores {num(probe['templated', 'last token'], 1)} Spearman on STS-B dev "
         f"untrained, against {num(probe['plain', 'mean'], 1)} for mean pooling of the plain text and "
         f"{num(probe['plain', 'last token'], 1)} for its last token (`benchmarks/bench_prompteol.py`)."
@@ -140,10 +141,14 @@ def readme_performance(src: Sources) -> str:
         "research code",
         "speed-up",
     ]
-    return table(header, rows) + (
-        f"\n\nOn short texts the per-token matrix products alone take {performance.sig(stsb['floor_ms'])} ms "
-        f"(STS-B) of our {performance.sig(stsb['train_ours_ms'])} ms: no implementation of these layers gets more "
-        f"than {performance.times(stsb['ceiling_speedup'])} over the research code there."
+    return (
+        table(header, rows)
+        + "\n\n"
+        + paragraphs(
+            f"On short texts the per-token matrix products alone take {performance.sig(stsb['floor_ms'])} ms "
+            f"(STS-B) of our {performance.sig(stsb['train_ours_ms'])} ms: no implementation of these layers gets more "
+            f"than {performance.times(stsb['ceiling_speedup'])} over the research code there."
+        )
     )
 
 
@@ -223,7 +228,7 @@ def readme_compare_decoder(src: Sources) -> str:
         value, best = lead(glot[column], {k: v[column] for k, v in others.items()})
         return f"{signed(value, 1)} over {best}, the best other"
 
-    return (
+    return paragraphs(
         "**On a frozen decoder** (SmolLM2-135M reading PromptEOL's template; GLOT with the prompt's last token as "
         "its anchor, the default for decoders), trained on STS-B with the paper's recipe (three seeds), GLOT scores "
         f"{cell(glot['stsb'], 1)} Spearman on STS-B dev against {cell(trained['adapool']['stsb'], 1)} for AdaPool, "
@@ -281,7 +286,7 @@ def readme_compare_glue(src: Sources) -> str:
     ):
         others = {m: v[column] for m, v in minilm_gen.items() if m != "glot"}
         minilm.append(f"{label} {signed(lead(minilm_gen['glot'][column], others)[0], 1)}")
-    return (
+    return paragraphs(
         "On full-size GLUE with tuned learning rates, the default GLOT on SmolLM2-135M scores, against the best "
         f"other trained pooler: {', '.join(parts)} "
         "([full-size GLUE](benchmarks/README.md#glue-at-full-size-smollm2-135m)). On CoLA, with a wider tuning grid "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doc_tables.fmt import cell, percent, signed, table
+from doc_tables.fmt import cell, paragraphs, percent, signed, table
 from doc_tables.registry import BENCHMARKS, section
 from doc_tables.sources import Sources
 
@@ -118,7 +118,7 @@ def smollm2_balanced(src: Sources) -> str:
     rows = [Row("GLOT, recommended preset", (SMOLLM2_BALANCED_GLOT,), "glot", other=False, bold=True)]
     rows += [Row(dict(LABELS, cls="last token")[m], baselines, m) for m in BASELINES]
     note = "The baselines at 20–80 % come from " + ", ".join(f"`{f.removeprefix('benchmarks/')}`" for f in ratios) + "."
-    return stress_table(src, rows, margin="GLOT") + "\n\n" + note
+    return stress_table(src, rows, margin="GLOT") + "\n\n" + paragraphs(note)
 
 
 SMOLLM2_REFERENCE_GLOT = STRESS + "smollm2-reference-center-running-glot"
