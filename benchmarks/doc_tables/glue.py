@@ -49,14 +49,8 @@ def score_table(src: Sources, header: list[str], rows: list[Row], margin: str = 
     return table(header, body)
 
 
-def per_task(method: str, folders: dict[str, str]) -> tuple[tuple[str, str, str] | None, ...]:
-    """``(folder, task, method)`` for each task of ``folders`` (task → folder; a missing task is an empty cell)."""
-    return tuple((folders[t], t, method) if t in folders else None for t in TASK_ORDER)
-
-
 # --- SmolLM2-135M at full size -------------------------------------------------------------------------------
 
-TASK_ORDER = ("cola", "stsb", "mrpc", "sst2", "sst2-sample")
 SMOL = {t: GLUE + f"smollm2-full-{t}" for t in ("cola", "stsb", "mrpc")}
 SMOL_ANCHOR = {t: GLUE + f"smollm2-full-{t}-glot-anchor" for t in ("cola", "stsb", "mrpc")}
 SST2_FULL = GLUE + "smollm2-full-sst2"
