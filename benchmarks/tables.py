@@ -40,17 +40,36 @@ def generate(root: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
     return out, failures
 
 
+def documents() -> list[str]:
+    """Every document that holds generated sections."""
+    return sorted({s.document for s in SECTIONS.values()})
+
+
+def unknown_blocks(document: str, text: str) -> list[str]:
+    """One message per marker block of ``document`` that no section writes."""
+    names = {s.name for s in SECTIONS.values() if s.document == document}
+    return [
+        f"{document}: table {b.name!r} has no section in benchmarks/doc_tables"
+        for b in blocks(text, document)
+        if b.name not in names
+    ]
+
+
+def missing(document: str, name: str) -> str:
+    return f"{document}: table {name!r} is missing (add <!-- table: {name} --> … {END})"
+
+
 def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
-    """One message (with a short diff) per block of a document that differs from ``generated``, or is missing."""
+    """One message (with a short diff) per block of a document that differs from ``generated``, is missing, or
+    has no section."""
     problems = []
-    for document, sections in generated.items():
+    for document in documents():
         text = (root / document).read_text(encoding="utf-8")
+        problems += unknown_blocks(document, text)
         found = {b.name: b for b in blocks(text, document)}
-        for name in sorted(found.keys() - sections.keys() - {s.name for s in SECTIONS.values()}):
-            problems.append(f"{document}: table {name!r} has no section in benchmarks/doc_tables")
-        for name, expected in sections.items():
+        for name, expected in generated.get(document, {}).items():
             if name not in found:
-                problems.append(f"{document}: table {name!r} is missing (add <!-- table: {name} --> … {END})")
+                problems.append(missing(document, name))
                 continue
             actual = content(text, found[name])
             if actual != expected:
@@ -61,6 +80,22 @@ def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
                     f"{document}: table {name!r} differs from what benchmarks/tables.py writes\n"
                     + "\n".join(list(diff)[2:12])
                 )
+    return problems
+
+
+def write(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
+    """Rewrite the blocks of every document in place; one message per block that is missing or has no section."""
+    problems = []
+    for document in documents():
+        path = root / document
+        text = path.read_text(encoding="utf-8")
+        sections = generated.get(document, {})
+        found = {b.name for b in blocks(text, document)}
+        problems += unknown_blocks(document, text) + [missing(document, n) for n in sorted(sections.keys() - found)]
+        updated = replace(text, document, {n: sections[n] for n in found & sections.keys()})
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")
+            print(f"wrote {document}")
     return problems
 
 
@@ -87,17 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             print(f"{len(problems)} generated table(s) out of date: run python benchmarks/tables.py", file=sys.stderr)
         return 1 if problems else 0
-    for document, sections in generated.items():
-        path = args.root / document
-        text = path.read_text(encoding="utf-8")
-        found = {b.name for b in blocks(text, document)}
-        failures += [
-            f"{document}: table {n!r} is missing (add <!-- table: {n} --> … {END})" for n in sections.keys() - found
-        ]
-        updated = replace(text, document, {n: sections[n] for n in found & sections.keys()})
-        if updated != text:
-            path.write_text(updated, encoding="utf-8")
-            print(f"wrote {document}")
+    failures += write(args.root, generated)
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0
