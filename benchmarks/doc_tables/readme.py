@@ -24,10 +24,10 @@ def demo(src: Sources) -> str:
     rows = [[method, *(cell(by_ratio[r], 3) for r in ratios)] for method, by_ratio in accuracy.items()]
     config = payload["config"]
     intro = paragraphs(
-        f"It took {minutes(payload['seconds'])} on this project's 2-core CPU (one thread, an empty token-state "
-        f"cache; `benchmarks/results/demo/`), and printed, for the default sizes ({config['train_size']} training "
-        f"and {config['eval_size']} evaluation texts per ratio, {config['epochs']} epochs, seed "
-        f"{', '.join(map(str, config['seeds']))}):"
+        f"The committed run of the same command (`st-glot stress-test --output benchmarks/results/demo`, on this "
+        f"project's 2-core CPU with an empty token-state cache) took {minutes(payload['seconds'])} and printed, "
+        f"for the default sizes ({config['train_size']} training and {config['eval_size']} evaluation texts per "
+        f"ratio, {config['epochs']} epochs, seed {', '.join(map(str, config['seeds']))}):"
     )
     return f"{intro}\n\n```\n{table(header, rows)}\n```"
 
