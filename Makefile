@@ -22,6 +22,7 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python benchmarks/tables.py --check
 	$(BIN)/python -m pytest -q
 
 .PHONY: install demo test

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Table "GLUE-style: all-MiniLM-L6-v2" of benchmarks/README.md: the five pooling methods on the first 2000 rows
-# of each split of CoLA, SST-2, STS-B and MRPC, one set of cached token states; GLOT with the paper's settings.
+# Table "GLUE-style: all-MiniLM-L6-v2" of benchmarks/README.md: the five pooling methods on 2000 rows of each split
+# of CoLA, SST-2, STS-B and MRPC (a seeded, stratified sample; the committed run took the first 2000 rows, which
+# --limit no longer does), one set of cached token states; GLOT with the paper's settings.
 # 3 epochs, lr 2e-4, seed 42, batches grouped by length, as in the committed run.
 # Usage: benchmarks/glue_minilm.sh [more st-glot glue options]; ST_GLOT names the st-glot command and
 # ST_GLOT_DATA the offline data folder (cola/, sst2/, stsb/, mrpc/; default ../shared/data).

@@ -1,7 +1,7 @@
 """Print the performance results, ``benchmarks/results/*.json``, as Markdown tables with every column.
 
-Run after the benchmark scripts: ``python benchmarks/summarize.py``. The tables
-of ``benchmarks/README.md`` are condensed from these.
+Run after the benchmark scripts: ``python benchmarks/summarize.py``. The condensed
+tables of ``benchmarks/README.md`` are written from the same files by ``benchmarks/tables.py``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from datasets import Dataset
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.compare import compare_poolers
+from st_glot.evaluation.compare import compare_poolers, mean_and_std
 from st_glot.evaluation.stress.data import (
     DISTRACTOR_RATIOS,
     Sample,
@@ -127,17 +126,16 @@ def run_stress_test(
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """``{method: {ratio: {"mean", "std", "n"}}}`` over seeds."""
+    """``{method: {ratio: {"mean", "std", "n"}}}`` over seeds; ``std`` is the sample standard deviation (n − 1)."""
     grouped: dict[str, dict[str, list[float]]] = {}
     for r in records:
         grouped.setdefault(r["method"], {}).setdefault(f"{r['ratio']:g}", []).append(r["accuracy"])
-    return {
-        method: {
-            ratio: {"mean": statistics.fmean(v), "std": statistics.pstdev(v) if len(v) > 1 else 0.0, "n": len(v)}
-            for ratio, v in by_ratio.items()
-        }
-        for method, by_ratio in grouped.items()
-    }
+    return {method: {ratio: _stats(v) for ratio, v in by_ratio.items()} for method, by_ratio in grouped.items()}
+
+
+def _stats(accuracies: list[float]) -> dict[str, float]:
+    mean, std = mean_and_std(accuracies)
+    return {"mean": mean, "std": std, "n": len(accuracies)}
 
 
 def format_table(summary: dict) -> str:
