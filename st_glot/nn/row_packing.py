@@ -19,17 +19,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from st_glot.nn.graph import (
-    EDGE_WEIGHTS,
-    EdgeWeight,
-    GraphNorm,
-    TokenGraph,
-    cosine_similarity_matrix,
-    sequence_normalize,
-    threshold,
-)
+from st_glot.nn.graph import TokenGraph, cosine_similarity_matrix, sequence_normalize, threshold
 from st_glot.nn.inputs import PackedTokens
 from st_glot.utils.checks import check_choice
+from st_glot.utils.choices import EDGE_WEIGHTS, EdgeWeight, GraphNorm
 
 #: Rows are packed only when they would hold at most this share of the batch's ``B·L²`` entries.
 ROW_PACKING_MAX_SHARE = 0.75
