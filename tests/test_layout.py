@@ -70,3 +70,17 @@ def test_folder_saved_before_the_move_loads(tiny_backbone, tmp_path, pooler, old
     assert type(again[1]) is type(model[1])
     texts = ["the cat sat on the mat", "a quick brown fox"]
     np.testing.assert_array_equal(model.encode(texts), again.encode(texts))
+
+
+def test_option_vocabularies_are_declared_once():
+    """Every ``Literal`` of option values lives in utils/choices.py; the modules import it from there."""
+    declared = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path != PACKAGE / "utils" / "choices.py"
+        and any(
+            isinstance(node, ast.Subscript) and getattr(node.value, "id", "") == "Literal"
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        )
+    }
+    assert not declared, f"Literal option values outside utils/choices.py: {sorted(declared)}"
