@@ -29,7 +29,7 @@ from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.generalisation import GENRES, ProtocolData, load_protocol_data, roc_auc
 from st_glot.models.backbones import load_backbone
-from st_glot.models.factory import default_anchor, make_model, make_pooler, method_backbone
+from st_glot.models.factory import default_anchor, make_model
 from st_glot.training.fit import cached_encoder
 
 PAIR_COLUMNS = ("sentence1", "sentence2")
@@ -104,7 +104,7 @@ def probe_setup(description: str) -> tuple[argparse.Namespace, Transformer, Prot
 def main() -> None:
     args, backbone, data, texts = probe_setup(__doc__.splitlines()[0])
     method = "prompteol" if default_anchor(backbone) == "last" else "mean"
-    model = make_model(method_backbone(method, backbone), make_pooler(method, backbone), normalize=False)
+    model = make_model(backbone, method, normalize=False)
     encoded = cached_encoder(model, texts).encode(texts, batch_size=64, convert_to_tensor=True)  # (n, d)
     vectors = dict(zip(texts, encoded[:, None]))  # (1, d) each
     row = {}

@@ -25,7 +25,7 @@ from sklearn.metrics import matthews_corrcoef
 from st_glot.evaluation.tasks import load_task
 from st_glot.evaluation.tuning import carve_validation
 from st_glot.models.backbones import load_backbone
-from st_glot.models.factory import make_model, make_pooler, method_backbone
+from st_glot.models.factory import make_model
 from st_glot.training.fit import cached_encoder
 
 C_GRID = (0.001, 0.01, 0.1, 1.0)
@@ -51,7 +51,7 @@ def main() -> None:
     rest, held = carve_validation(train, 0.1, seed=0, stratify=True)
     rows = []
     for method in methods:
-        model = make_model(method_backbone(method, backbone), make_pooler(method, backbone), normalize=False)
+        model = make_model(backbone, method, normalize=False)
         encoder = cached_encoder(model, [*train["text"], *dev["text"]], show_progress_bar=True)
         x = {name: encoder.encode(d["text"], batch_size=64) for name, d in (("rest", rest), ("held", held))}
         x["train"], x["dev"] = encoder.encode(train["text"], batch_size=64), encoder.encode(dev["text"], batch_size=64)

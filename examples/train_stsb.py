@@ -15,10 +15,7 @@ import tempfile
 
 from datasets import Dataset
 
-from st_glot import fit
-from st_glot.evaluation.tasks import load_task
-from st_glot.models.backbones import load_backbone
-from st_glot.models.factory import make_model, make_pooler
+from st_glot import fit, load_backbone, load_task, make_model
 
 QUICK = os.environ.get("ST_GLOT_EXAMPLE_QUICK") == "1"
 
@@ -42,7 +39,7 @@ else:
     train, dev = load_task("stsb", args.data_dir, limit=64 if QUICK else None)
 
 backbone = load_backbone(None)  # the embedded all-MiniLM-L6-v2, frozen
-model = make_model(backbone, make_pooler("glot", backbone, hidden_dim=128, num_layers=2, gnn="gat", tau=0.3))
+model = make_model(backbone, "glot", hidden_dim=128, num_layers=2, gnn="gat", tau=0.3)
 result = fit(
     model,
     train,

@@ -10,7 +10,7 @@ from sentence_transformers.base.modules import Normalize, Transformer
 
 from st_glot import GLOTPooling
 from st_glot.cli.main import main
-from st_glot.explain.explanation import explain
+from st_glot.explanations.explanation import explain
 from st_glot.models import backbones
 from st_glot.utils import io
 from st_glot.utils.io import atomic_output_dir

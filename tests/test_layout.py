@@ -16,7 +16,7 @@ from st_glot import AdaPool, GLOTPooling
 
 PACKAGE = Path(st_glot.__file__).parent
 #: Lowest first: a file may import from its own folder and from folders before it.
-LAYERS = ("utils", "hub", "nn", "models", "training", "evaluation", "explain", "cli")
+LAYERS = ("utils", "hub", "nn", "models", "training", "evaluation", "explanations", "cli")
 #: Top-level modules: the public face (``__init__``, ``__main__``) and the class paths of folders saved by 0.1.
 TOP_LEVEL = {"__init__.py", "__main__.py", "pooling.py", "adapool.py"}
 
@@ -70,3 +70,17 @@ def test_folder_saved_before_the_move_loads(tiny_backbone, tmp_path, pooler, old
     assert type(again[1]) is type(model[1])
     texts = ["the cat sat on the mat", "a quick brown fox"]
     np.testing.assert_array_equal(model.encode(texts), again.encode(texts))
+
+
+def test_option_vocabularies_are_declared_once():
+    """Every ``Literal`` of option values lives in utils/choices.py; the modules import it from there."""
+    declared = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path != PACKAGE / "utils" / "choices.py"
+        and any(
+            isinstance(node, ast.Subscript) and getattr(node.value, "id", "") == "Literal"
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        )
+    }
+    assert not declared, f"Literal option values outside utils/choices.py: {sorted(declared)}"

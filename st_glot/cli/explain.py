@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from sentence_transformers import SentenceTransformer
 
     from st_glot.cli.errors import user_errors
-    from st_glot.explain.explanation import explain
-    from st_glot.explain.render import display_tokens
-    from st_glot.explain.write import write_explanations
+    from st_glot.explanations.explanation import explain
+    from st_glot.explanations.render import display_tokens
+    from st_glot.explanations.write import write_explanations
     from st_glot.models.backbones import is_hub_id
     from st_glot.utils.io import atomic_output_dir
 

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from sentence_transformers import SentenceTransformer
 
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.mteb_tasks import name_model, results_table
+    from st_glot.evaluation.mteb_tasks import mteb_results_table, name_model
     from st_glot.models.backbones import is_hub_id
     from st_glot.utils.io import atomic_output_dir
 
@@ -104,6 +104,6 @@ def run(args: argparse.Namespace) -> int:
             show_progress_bar=False,
         )
     print(f"model: {result.model_name} (revision {result.model_revision})")
-    print(results_table(result))
+    print(mteb_results_table(result))
     print(f"JSON results in {os.path.join(args.output, 'results')}")
     return 0

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, backbone, output: Path) -> None:
     """Train and score every method, print the table, write the results into ``output``."""
     from st_glot.evaluation.stress.run import StressTestConfig, format_table, run_stress_test, write_results
-    from st_glot.explain.write import write_explanations
+    from st_glot.explanations.write import write_explanations
     from st_glot.models.backbones import backbone_label
 
     config = StressTestConfig(

@@ -16,7 +16,7 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.models.factory import make_model, make_pooler, method_backbone
+from st_glot.models.factory import make_model
 from st_glot.training.fit import FitResult, fit
 
 #: The :func:`~st_glot.training.fit.fit` metric key of each reported metric.
@@ -43,9 +43,8 @@ def fresh_model(
     classification models are neither projected nor normalised.
     """
     torch.manual_seed(seed)
-    pooler = make_pooler(method, backbone, **(glot_kwargs or {}))
     embedding_loss = loss != "classification"
-    return make_model(method_backbone(method, backbone), pooler, normalize=embedding_loss, project=embedding_loss)
+    return make_model(backbone, method, normalize=embedding_loss, project=embedding_loss, **(glot_kwargs or {}))
 
 
 def compare_poolers(

@@ -38,7 +38,7 @@ from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.compare import compare_poolers, mean_and_std
 from st_glot.evaluation.tasks import load_task, read_sts_genres
-from st_glot.models.factory import make_model, make_pooler, method_backbone
+from st_glot.models.factory import make_model
 from st_glot.training.fit import cached_encoder
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def run_protocol(
         return {"measurement": measurement, "method": method, "seed": seed, "score": value}
 
     for method in (m for m in methods if m in PARAMETER_FREE):
-        model = make_model(method_backbone(method, backbone), make_pooler(method, backbone))
+        model = make_model(backbone, method)
         for measurement, value in score(model, MEASUREMENTS):
             yield record(measurement, f"{method} (untrained)", None, value)
 

@@ -38,8 +38,8 @@ __all__ = [
     "classification_task",
     "classification_task_from_folder",
     "model_name",
+    "mteb_results_table",
     "name_model",
-    "results_table",
     "sts_task",
     "sts_task_from_file",
 ]
@@ -243,7 +243,7 @@ def classification_task_from_folder(
     )
 
 
-def results_table(result: Any) -> str:
+def mteb_results_table(result: Any) -> str:
     """A Markdown table of an ``mteb.evaluate`` result: one row per task, split and subset, with its main score."""
     lines = ["| task | split | subset | main score |", "|---|---|---|---|"]
     for task_result in result.task_results:

@@ -223,7 +223,7 @@ def sample_rows(n: int, limit: int, labels: Sequence[int] | None = None, seed: i
     return sorted(keep.tolist())
 
 
-class _Table:
+class TableFile:
     """A local CSV/TSV file as rows of stripped cells, each with its line number (for error messages).
 
     A file whose first line holds a tab is tab-separated and read without quoting
@@ -293,12 +293,12 @@ def read_sts_pairs(
         ValueError: a missing column, or a score that is not a number or lies outside
             ``score_range``; the message names the file, the line and the column.
     """
-    table = _Table(path)
+    table = TableFile(path)
     names = ("sentence1", "sentence2", "score")
     if set(names) <= set(table.header):
         s1, s2, score = (table.column([name], name) for name in names)
     else:
-        table, (score, s1, s2) = _Table(path, header=False), (4, 5, 6)
+        table, (score, s1, s2) = TableFile(path, header=False), (4, 5, 6)
     if not table.rows or (not table.header and len(table.rows[0][1]) <= s2):  # no layout recognised
         raise ValueError(
             f"{table.path}: no STS pairs found. Valid layouts: a header with sentence1, sentence2 and score, "
@@ -310,7 +310,7 @@ def read_sts_pairs(
 def read_sts_genres(path: str | os.PathLike) -> list[str]:
     """The genre of each row of an STS Benchmark file (its first column: ``main-captions``, ``main-news``,
     ``main-forum``), in the order of :func:`read_sts_pairs`."""
-    return _Table(path, header=False).cells(0, "genre")
+    return TableFile(path, header=False).cells(0, "genre")
 
 
 @dataclass(frozen=True)
@@ -352,7 +352,7 @@ def read_labelled(path: str | os.PathLike) -> LabelledRows:
     Its header names the text column (one of :data:`TEXT_HEADERS`) and the label
     column (one of :data:`LABEL_HEADERS`).
     """
-    table = _Table(path)
+    table = TableFile(path)
     text, label = table.column(TEXT_HEADERS, "text"), table.column(LABEL_HEADERS, "label")
     return LabelledRows(
         table.path, table.cells(text, table.header[text]), table.cells(label, table.header[label]), table.lines
@@ -399,7 +399,7 @@ def _mrpc(folder: str) -> tuple[Dataset, Dataset]:
     def read(files: list[str]) -> Dataset:
         columns: dict[str, list] = {"sentence1": [], "sentence2": [], "label": []}
         for file in files:
-            table = _Table(os.path.join(folder, file))
+            table = TableFile(os.path.join(folder, file))
             s1, s2 = table.column(["#1 string"], "#1 String"), table.column(["#2 string"], "#2 String")
             label = table.column(["quality"], "Quality")
             columns["sentence1"] += table.cells(s1, "#1 String")

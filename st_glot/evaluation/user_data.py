@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from st_glot.evaluation.tasks import LABEL_HEADERS, TEXT_HEADERS, _Table, sample_rows
+from st_glot.evaluation.tasks import LABEL_HEADERS, TEXT_HEADERS, TableFile, sample_rows
 from st_glot.utils.checks import check_choice
 
 if TYPE_CHECKING:  # datasets loads when data does, not when the command line is built
@@ -202,7 +202,7 @@ def read_records(source: str, split: str = "train") -> _Records:
 
 def _read_table(path: str) -> _Records:
     """A CSV/TSV file with a header line; its column names lower-cased."""
-    table = _Table(path)
+    table = TableFile(path)
     rows = [(line, dict(zip(table.header, cells))) for line, cells in table.rows]
     return _Records(path, table.header, rows, "line")
 

@@ -72,9 +72,19 @@ def method_backbone(name: str, backbone: Transformer) -> Transformer:
 
 
 def make_model(
-    backbone: Transformer, pooler: nn.Module, normalize: bool = True, project: bool = False, device: str | None = None
+    backbone: Transformer,
+    pooling: str | nn.Module = "glot",
+    normalize: bool = True,
+    project: bool = False,
+    device: str | None = None,
+    preset: str = "recommended",
+    **glot_kwargs: Any,
 ) -> SentenceTransformer:
     """``SentenceTransformer(modules=[backbone, pooler(, Dense)(, Normalize())])`` with st-glot's model card.
+
+    ``pooling`` is a pooling module, or the name of a method (:data:`st_glot.utils.choices.POOLINGS`):
+    the pooler is then ``make_pooler(pooling, backbone, preset, **glot_kwargs)`` and the backbone
+    :func:`method_backbone`'s (PromptEOL's template for ``"prompteol"``).
 
     ``project`` adds a linear ``D → D`` projection after the pooler, as the paper
     does for STS-B (it also gives parameter-free poolers something to train).
@@ -84,7 +94,20 @@ def make_model(
     A backbone in float16 or bfloat16 (``load_backbone(dtype=...)``) stays so, but the modules
     after it are kept in float32 (sentence-transformers would cast them to the backbone's dtype,
     where Adam's small updates are lost) and the backbone's token states reach them as float32.
+
+    Raises:
+        TypeError: ``glot_kwargs`` or a ``preset`` other than the default given with a pooling module.
     """
+    if isinstance(pooling, str):
+        pooler = make_pooler(pooling, backbone, preset, **glot_kwargs)
+        backbone = method_backbone(pooling, backbone)
+    elif glot_kwargs or preset != "recommended":
+        raise TypeError(
+            f"make_model got preset={preset!r} and options {sorted(glot_kwargs)} with a pooling module "
+            f"({type(pooling).__name__}); they configure a pooler named by a string: make_model(backbone, 'glot', ...)"
+        )
+    else:
+        pooler = pooling
     modules = [backbone, pooler]
     if project:
         width = pooler.get_embedding_dimension()

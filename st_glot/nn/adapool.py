@@ -31,6 +31,8 @@ class AdaPool(SavableModule):
     """
 
     config_keys = ["embedding_dimension", "scorer_hidden"]
+    #: The pooling method's name (:data:`~st_glot.utils.choices.POOLINGS`), as in ``make_pooler("adapool", ...)``.
+    method_name = "adapool"
 
     def __init__(self, embedding_dimension: int, scorer_hidden: int = 128) -> None:
         super().__init__()

@@ -12,19 +12,13 @@ With ``K = 0`` the output is ``X`` itself (width ``d``) for every mode.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from st_glot.nn.conv import TokenGATConv, TokenGCNConv, TokenGINConv, TokenGINEConv
 from st_glot.nn.graph import SparseTokenGraph, TokenGraph
-from st_glot.utils.choices import GNN_TYPES as GNN_TYPES
-from st_glot.utils.choices import JK_MODES as JK_MODES
-
-GNNType = Literal["gat", "gcn", "gin", "gine"]
-JKMode = Literal["cat", "max", "mean"]
+from st_glot.utils.choices import GNNType, JKMode
 
 
 def output_width(in_channels: int, hidden_dim: int, num_layers: int, jk: str) -> int:
@@ -41,8 +35,8 @@ class TokenGNN(nn.Module):
         in_channels: width ``d`` of the backbone's token states.
         hidden_dim: width ``h`` of each layer's output.
         num_layers: number of layers ``K`` (0 allowed).
-        gnn: layer type, one of :data:`GNN_TYPES`.
-        jk: jumping-knowledge mode, one of :data:`JK_MODES`.
+        gnn: layer type, one of :data:`~st_glot.utils.choices.GNN_TYPES`.
+        jk: jumping-knowledge mode, one of :data:`~st_glot.utils.choices.JK_MODES`.
         heads: attention heads for ``"gat"`` (averaged).
         dropout: dropout probability on each layer's output during training.
     """

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,11 +43,7 @@ from torch import Tensor
 
 from st_glot.nn.inputs import PackedTokens
 from st_glot.utils.checks import check_choice, check_int
-from st_glot.utils.choices import EDGE_WEIGHTS, GRAPH_NORMS, GRAPHS
-
-EdgeWeight = Literal["binary", "cosine"]
-GraphNorm = Literal["none", "center", "standardize"]
-GraphMode = Literal["threshold", "empty", "complete", "random"]
+from st_glot.utils.choices import EDGE_WEIGHTS, GRAPH_NORMS, GRAPHS, EdgeWeight, GraphMode, GraphNorm
 
 #: Upper bound on the fp32 similarities (``B × rows × L``) one block of
 #: :func:`build_sparse_token_graph` holds: 2**24 elements, 64 MiB.
@@ -135,7 +131,7 @@ def sequence_normalize(x: Tensor, valid: Tensor | None, mode: GraphNorm, packing
         x: ``(B, L, d)`` token states, any float dtype, or with ``packing`` the
             valid tokens' rows ``(N, d)``.
         valid: ``(B, L)`` mask of real tokens; None: every token is real.
-        mode: one of :data:`GRAPH_NORMS`.
+        mode: one of :data:`~st_glot.utils.choices.GRAPH_NORMS`.
         packing: the packing of ``x``'s rows, or None for padded states.
 
     Returns:
@@ -182,7 +178,7 @@ def cosine_similarity_matrix(x: Tensor, valid: Tensor | None = None, graph_norm:
     Args:
         x: ``(B, L, d)`` token states, any float dtype.
         valid: ``(B, L)`` mask of real tokens; None: every token is real.
-        graph_norm: one of :data:`GRAPH_NORMS` (see :func:`sequence_normalize`).
+        graph_norm: one of :data:`~st_glot.utils.choices.GRAPH_NORMS` (see :func:`sequence_normalize`).
 
     Returns:
         ``(B, L, L)`` float32 with entries in ``[-1, 1]`` between valid tokens; a

@@ -56,6 +56,8 @@ class LatentAttentionPooling(SavableModule):
     """
 
     config_keys = ["embedding_dimension", "num_latents", "heads", "head_dim", "mlp_hidden"]
+    #: The pooling method's name (:data:`~st_glot.utils.choices.POOLINGS`), as in ``make_pooler("latent", ...)``.
+    method_name = "latent"
 
     def __init__(
         self,

@@ -12,40 +12,43 @@ ICLR 2026 (arXiv 2603.03389).
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from st_glot.nn.anchor import AnchorMix
-from st_glot.nn.gnn import GNN_TYPES, JK_MODES, GNNType, JKMode, TokenGNN
-from st_glot.nn.graph import (
-    EDGE_WEIGHTS,
-    GRAPH_NORMS,
-    GRAPHS,
-    EdgeWeight,
-    GraphMode,
-    GraphNorm,
-    build_sparse_token_graph,
-    build_token_graph,
-    sequence_normalize,
-)
+from st_glot.nn.gnn import TokenGNN
+from st_glot.nn.graph import build_sparse_token_graph, build_token_graph, sequence_normalize
 from st_glot.nn.inputs import PackedTokens, padded_token_states
 from st_glot.nn.norms import TokenRunningNorm
 from st_glot.nn.readout import AttentionReadout
 from st_glot.nn.row_packing import build_row_packed_token_graph
 from st_glot.nn.serialization import SavableModule
 from st_glot.utils.checks import check_choice, check_int
-from st_glot.utils.choices import ANCHORS, GLOT_OPTIONS, INPUT_NORMS, PRESETS
-
-Backend = Literal["auto", "dense", "pyg"]
-BACKENDS: tuple[str, ...] = ("auto", "dense", "pyg")
+from st_glot.utils.choices import (
+    ANCHORS,
+    BACKENDS,
+    EDGE_WEIGHTS,
+    GLOT_OPTIONS,
+    GNN_TYPES,
+    GRAPH_NORMS,
+    GRAPHS,
+    INPUT_NORMS,
+    JK_MODES,
+    PRESETS,
+    Anchor,
+    Backend,
+    EdgeWeight,
+    GNNType,
+    GraphMode,
+    GraphNorm,
+    InputNorm,
+    JKMode,
+)
 
 #: ``backend="auto"`` runs the dense path while :func:`dense_bytes` stays within this (2 GiB).
 DENSE_BUDGET_BYTES = 2 << 30
-
-InputNorm = Literal["none", "center", "standardize", "running"]
-Anchor = Literal["none", "last", "mean"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,8 @@ class GLOTPooling(SavableModule):
     """
 
     config_keys = ["embedding_dimension", *GLOT_OPTIONS, "backend", "graph_seed"]
+    #: The pooling method's name (:data:`~st_glot.utils.choices.POOLINGS`), as in ``make_pooler("glot", ...)``.
+    method_name = "glot"
     #: Folders of format version 1 (st-glot 0.1, whose defaults were the paper's) that lack these keys
     #: load with these values, so they encode as they did.
     legacy_config_defaults = {"graph_norm": "none", "input_norm": "none"}

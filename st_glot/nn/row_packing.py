@@ -19,18 +19,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from st_glot.nn.graph import (
-    EDGE_WEIGHTS,
-    EdgeWeight,
-    GraphMode,
-    GraphNorm,
-    TokenGraph,
-    connect,
-    cosine_similarity_matrix,
-    sequence_normalize,
-)
+from st_glot.nn.graph import TokenGraph, connect, cosine_similarity_matrix, sequence_normalize
 from st_glot.nn.inputs import PackedTokens
 from st_glot.utils.checks import check_choice
+from st_glot.utils.choices import EDGE_WEIGHTS, EdgeWeight, GraphMode, GraphNorm
 
 #: Rows are packed only when they would hold at most this share of the batch's ``B·L²`` entries.
 ROW_PACKING_MAX_SHARE = 0.75

@@ -25,6 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from sentence_transformers.base.modules.module import Module
 
+from st_glot.hub.model_card import attach_glot_card
 from st_glot.utils.io import atomic_write_bytes
 
 #: Version of the folder format written by :meth:`SavableModule.save`.
@@ -49,8 +50,6 @@ class SavableModule(Module):
         sentence-transformers calls this once a model is built or loaded; see
         :func:`st_glot.hub.model_card.attach_glot_card`.
         """
-        from st_glot.hub.model_card import attach_glot_card  # lazy: st_glot.hub sits above st_glot.nn
-
         attach_glot_card(model)
 
     def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:

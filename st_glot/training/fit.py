@@ -58,9 +58,6 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
 from st_glot.hub.model_card import record_training
-from st_glot.nn.adapool import AdaPool
-from st_glot.nn.latent import LatentAttentionPooling
-from st_glot.nn.pooling import GLOTPooling
 from st_glot.nn.serialization import WEIGHTS_NAME
 from st_glot.training.cache import TokenStateCache
 from st_glot.training.cached_input import CachedTokenStates
@@ -273,18 +270,12 @@ class _Schedule:
 
 
 def pooler_name(pooler: torch.nn.Module) -> str:
-    """A pooling module's short name: ``glot``, ``adapool``, ``latent``, or the mode of a sentence-transformers
-    ``Pooling`` (``mean``, ``max``, ``cls``, ``lasttoken``); else the class name."""
-    if isinstance(pooler, GLOTPooling):
-        return "glot"
-    if isinstance(pooler, AdaPool):
-        return "adapool"
-    if isinstance(pooler, LatentAttentionPooling):
-        return "latent"
+    """A pooling module's short name: an st-glot module's ``method_name`` (``glot``, ``adapool``), the mode
+    of a sentence-transformers ``Pooling`` (``mean``, ``max``, ``cls``, ``lasttoken``); else the class name."""
     if isinstance(pooler, Pooling):
         mode = pooler.pooling_mode
         return mode if isinstance(mode, str) else "+".join(mode)
-    return type(pooler).__name__
+    return getattr(pooler, "method_name", type(pooler).__name__)
 
 
 def _filled_cache(

@@ -1,31 +1,41 @@
 """The values each st-glot option accepts, in one module that imports no third-party library.
 
-``st-glot --help`` lists them without loading torch; the modules that implement
-each option import its values from here (and keep them under their old names,
-e.g. ``st_glot.nn.gnn.GNN_TYPES``).
+``st-glot --help`` lists them without loading torch. Each vocabulary of a module's options is
+one ``Literal`` (the type of the parameter), and its tuple of values (checked at run time,
+offered by the command line) is read off it with ``typing.get_args``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal, get_args
 
 #: GNN layer types of :class:`~st_glot.nn.gnn.TokenGNN`.
-GNN_TYPES: tuple[str, ...] = ("gat", "gcn", "gin", "gine")
+GNNType = Literal["gat", "gcn", "gin", "gine"]
+GNN_TYPES: tuple[str, ...] = get_args(GNNType)
 #: Jumping-knowledge modes: how the layers' outputs combine.
-JK_MODES: tuple[str, ...] = ("cat", "max", "mean")
+JKMode = Literal["cat", "max", "mean"]
+JK_MODES: tuple[str, ...] = get_args(JKMode)
 #: Edge weights of the token graph.
-EDGE_WEIGHTS: tuple[str, ...] = ("binary", "cosine")
+EdgeWeight = Literal["binary", "cosine"]
+EDGE_WEIGHTS: tuple[str, ...] = get_args(EdgeWeight)
 #: Per-text normalisation of the token states before the graph's cosine.
-GRAPH_NORMS: tuple[str, ...] = ("none", "center", "standardize")
+GraphNorm = Literal["none", "center", "standardize"]
+GRAPH_NORMS: tuple[str, ...] = get_args(GraphNorm)
 #: Which token pairs the GNN's graph connects: the paper's cosine threshold, or an ablation that keeps
 #: everything else (see :func:`~st_glot.nn.graph.graph_edges`): self-loops only, every pair, or a random
 #: graph with the threshold graph's edge count.
-GRAPHS: tuple[str, ...] = ("threshold", "empty", "complete", "random")
+GraphMode = Literal["threshold", "empty", "complete", "random"]
+GRAPHS: tuple[str, ...] = get_args(GraphMode)
 #: Normalisation of the states the GNN and readout see: per text, or per dimension over all training tokens.
-INPUT_NORMS: tuple[str, ...] = (*GRAPH_NORMS, "running")
+InputNorm = Literal[GraphNorm, "running"]
+INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
 #: Untrained poolings :class:`~st_glot.GLOTPooling` can keep beside its readout (``anchor``).
-ANCHORS: tuple[str, ...] = ("none", "last", "mean")
+Anchor = Literal["none", "last", "mean"]
+ANCHORS: tuple[str, ...] = get_args(Anchor)
+#: How :class:`~st_glot.GLOTPooling` computes: dense tensors, PyG edge lists, or chosen by memory.
+Backend = Literal["auto", "dense", "pyg"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 #: Named configurations of the graph and of the states the GNN sees. ``"recommended"`` is the
 #: constructor's default: the setting that scored best on the stress test on an encoder
 #: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (benchmarks/README.md). ``"paper"`` is the

@@ -1,4 +1,4 @@
-"""Pictures of an :class:`~st_glot.explain.explanation.Explanation`: a PNG and a standalone HTML page.
+"""Pictures of an :class:`~st_glot.explanations.explanation.Explanation`: a PNG and a standalone HTML page.
 
 Both show the tokens in reading order, wrapped into rows, each shaded by its
 readout weight with a small bar underneath whose height is the weight, and the
@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, PathPatch, Rectangle
 from matplotlib.path import Path
 
-from st_glot.explain.explanation import Explanation
+from st_glot.explanations.explanation import Explanation
 
 #: Special tokens: ``[CLS]``, ``<s>``, ``</s>``, ``<|endoftext|>``, ``<pad>`` …
 _SPECIAL = re.compile(r"^(\[[A-Za-z_]+\]|<\|?/?[^<>\s]+\|?>)$")
