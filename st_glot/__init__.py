@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "default_backbone_path": "st_glot.models.backbones",
     "explain": "st_glot.explain.explanation",
     "fit": "st_glot.training.fit",
+    "freeze_backbone": "st_glot.training.frozen",
+    "unfreeze_backbone": "st_glot.training.frozen",
     "write_explanations": "st_glot.explain.write",
 }
 
