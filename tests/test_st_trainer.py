@@ -10,11 +10,13 @@ import pytest
 import torch
 from conftest import build_model
 from datasets import Dataset
+from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import CoSENTLoss
 from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
 from st_glot import GLOTPooling, freeze_backbone, unfreeze_backbone
+from st_glot.training.fit import fit
 from st_glot.training.frozen import frozen
 
 WORDS = "the cat sat on mat dog red blue green quick brown fox jumps over lazy keys files folder box".split()
@@ -117,3 +119,108 @@ def test_trainer_with_freeze_backbone_trains_the_pooler_only(tiny_backbone, tmp_
     assert all(torch.equal(backbone_before[name], tensor) for name, tensor in model[0].state_dict().items())
     changed = [name for name, tensor in model[1].state_dict().items() if not torch.equal(pooler_before[name], tensor)]
     assert changed, "the pooler did not train"
+
+
+# --- the model card after training ---------------------------------------------------------------
+
+
+def _saved_card(model, folder) -> str:
+    model.save(str(folder))
+    return (folder / "README.md").read_text(encoding="utf-8")
+
+
+def _changed_parameters(module: torch.nn.Module, before: dict[str, torch.Tensor]) -> int:
+    """Parameters in the tensors whose values differ from ``before``, compared element-wise."""
+    return sum(p.numel() for name, p in module.named_parameters() if not torch.equal(before[name], p.detach()))
+
+
+def _pooler_parameters(model) -> int:
+    return sum(p.numel() for module in list(model)[1:] for p in module.parameters())
+
+
+def _backbone_parameters(model) -> int:
+    return sum(p.numel() for p in model[0].parameters())
+
+
+def _assert_frozen_card(card: str, model) -> None:
+    assert f"**Frozen backbone:** `bert` ({_backbone_parameters(model):,} parameters)" in card
+    assert f"**Trainable parameters:** {_pooler_parameters(model):,} (the pooler's; the backbone is frozen)" in card
+    assert "Fine-tuned" not in card and "st-glot-backbone-trained" not in card
+
+
+def _assert_fine_tuned_card(card: str, model, trained: int) -> None:
+    assert "Frozen backbone" not in card
+    assert (
+        f"**Fine-tuned backbone:** `bert` ({_backbone_parameters(model):,} parameters): "
+        f"training changed {trained:,} of its parameters since it was loaded"
+    ) in card
+    total = trained + _pooler_parameters(model)
+    assert f"**Trainable parameters:** {total:,} (the backbone's that changed, and the pooler's)" in card
+    assert f"<!-- st-glot-backbone-trained: {trained} -->" in card
+
+
+def test_card_after_the_trainer_fine_tuned_the_backbone(tiny_backbone, tmp_path):
+    model = _glot_model(tiny_backbone)
+    _assert_frozen_card(_saved_card(model, tmp_path / "built"), model)
+    before = _weights(model[0])
+    _train(model, tmp_path / "trainer")
+    trained = _changed_parameters(model[0], before)
+    assert trained > 0
+    card = _saved_card(model, tmp_path / "trained")
+    _assert_fine_tuned_card(card, model, trained)
+
+    # Reloaded, the model still says so: the weights it is loaded with are fine-tuned ones.
+    again = SentenceTransformer(str(tmp_path / "trained"), trust_remote_code=True, device="cpu")
+    _assert_fine_tuned_card(_saved_card(again, tmp_path / "resaved"), again, trained)
+    _train(again, tmp_path / "trainer2")  # a second trainer run regenerates the card
+    _assert_fine_tuned_card(_saved_card(again, tmp_path / "retrained"), again, trained)
+
+
+def test_card_after_a_manual_optimizer_step_on_part_of_the_backbone(tiny_backbone, tmp_path):
+    model = _glot_model(tiny_backbone)
+    layer = model[0].auto_model.encoder.layer[1]
+    before = _weights(model[0])
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    features = model.preprocess(["the quick brown fox", "a cat sat on the mat"])
+    model(features)["sentence_embedding"].sum().backward()
+    optimizer.step()
+    trained = _changed_parameters(model[0], before)
+    assert 0 < trained == sum(p.numel() for p in layer.parameters() if p.grad is not None and p.grad.any())
+    _assert_fine_tuned_card(_saved_card(model, tmp_path / "stepped"), model, trained)
+
+
+def test_a_loaded_card_is_rewritten_when_the_backbone_changes(tiny_backbone, tmp_path):
+    """A model loaded with its card and saved again keeps that card, unless its backbone changed."""
+    _saved_card(_glot_model(tiny_backbone), tmp_path / "built")
+    loaded = SentenceTransformer(str(tmp_path / "built"), trust_remote_code=True, device="cpu")
+    loaded._model_card_text += "\n<!-- kept -->\n"
+    assert "<!-- kept -->" in _saved_card(loaded, tmp_path / "same")
+    before = _weights(loaded[0])
+    with torch.no_grad():
+        loaded[0].auto_model.embeddings.word_embeddings.weight[3] += 1.0
+    card = _saved_card(loaded, tmp_path / "changed")
+    assert "<!-- kept -->" not in card
+    _assert_fine_tuned_card(card, loaded, _changed_parameters(loaded[0], before))
+
+
+def test_card_of_a_frozen_backbone_states_the_training_length(tiny_backbone, tmp_path):
+    model = freeze_backbone(_glot_model(tiny_backbone))
+    model.max_seq_length = 16
+    _train(model, tmp_path / "trainer")
+    card = _saved_card(copy.deepcopy(model), tmp_path / "trained")  # a copy keeps what the backbone was loaded with
+    _assert_frozen_card(card, model)
+    assert "- **Trained at** 16 tokens per text (`max_seq_length`; longer texts were truncated).\n" in card
+    assert "**Maximum Sequence Length:** 16 tokens" in card  # sentence-transformers' own line agrees
+    model.max_seq_length = 32
+    card = _saved_card(model, tmp_path / "longer")
+    assert "- **Trained at** 16 tokens per text (`max_seq_length`; longer texts were truncated); " in card
+    assert "the model now truncates at 32.\n" in card
+
+
+def test_card_after_fit_states_the_training_length(tiny_backbone, tmp_path):
+    model = _glot_model(tiny_backbone)
+    model.max_seq_length = 12
+    fit(model, _pairs(), loss="cosent", epochs=1, batch_size=8, cache_dir=tmp_path / "cache", show_progress_bar=False)
+    card = _saved_card(model, tmp_path / "trained")
+    _assert_frozen_card(card, model)
+    assert "- **Trained at** 12 tokens per text" in card and "now truncates" not in card
