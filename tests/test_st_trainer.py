@@ -152,7 +152,7 @@ def _assert_fine_tuned_card(card: str, model, trained: int) -> None:
     assert "Frozen backbone" not in card
     assert (
         f"**Fine-tuned backbone:** `bert` ({_backbone_parameters(model):,} parameters): "
-        f"training changed {trained:,} of its parameters since it was loaded"
+        f"{trained:,} of its parameters differ from the weights it was loaded with (training updated them)"
     ) in card
     total = trained + _pooler_parameters(model)
     assert f"**Trainable parameters:** {total:,} (the backbone's that changed, and the pooler's)" in card

@@ -75,8 +75,8 @@ network refines them along those links, and learned attention weights turn them 
 {% if glot.backbone_frozen %}- **Frozen backbone:** `{{ glot.backbone }}` ({{ "{:,}".format(glot.backbone_parameters) }} \
 parameters): its weights are those it was loaded with; its token states are the pooler's input.
 {% else %}- **Fine-tuned backbone:** `{{ glot.backbone }}` ({{ "{:,}".format(glot.backbone_parameters) }} parameters): \
-training changed {{ "{:,}".format(glot.backbone_trained_parameters) }} of its parameters since it was loaded, \
-so its token states are no longer those of `{{ glot.backbone }}`.
+{{ "{:,}".format(glot.backbone_trained_parameters) }} of its parameters differ from the weights it was loaded \
+with (training updated them), so its token states are no longer those of `{{ glot.backbone }}`.
 {% endif %}- **Pooler:** `{{ glot.pooler }}` with {{ "{:,}".format(glot.pooler_parameters) }} trainable parameters \
 (every module after the backbone).
 - **Trainable parameters:** {{ "{:,}".format(glot.trainable_parameters) }}\
