@@ -18,7 +18,8 @@ from st_glot import GLOTPooling, default_backbone_path
 backbone_path = sys.argv[1] if len(sys.argv) > 1 else default_backbone_path()
 output = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="glot-quickstart-")
 
-backbone = Transformer(backbone_path)
+# 128 tokens: st-glot's length for training and encoding (without it, Transformer takes the tokenizer's limit)
+backbone = Transformer(backbone_path, max_seq_length=128)
 pool = GLOTPooling(
     embedding_dimension=backbone.get_embedding_dimension(), hidden_dim=128, num_layers=2, gnn="gat", jk="cat", tau=0.3
 )

@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "FitResult": "st_glot.training.fit",
     "cached_encoder": "st_glot.training.fit",
     "load_head": "st_glot.training.heads",
+    "freeze_backbone": "st_glot.training.frozen",
+    "unfreeze_backbone": "st_glot.training.frozen",
     # data and evaluation
     "load_task": "st_glot.evaluation.tasks",
     "sts_task": "st_glot.evaluation.mteb_tasks",
@@ -71,6 +73,8 @@ if TYPE_CHECKING:  # ``import X as X``: re-exported, for type checkers and IDEs
     from st_glot.training.fit import FitResult as FitResult
     from st_glot.training.fit import cached_encoder as cached_encoder
     from st_glot.training.fit import fit as fit
+    from st_glot.training.frozen import freeze_backbone as freeze_backbone
+    from st_glot.training.frozen import unfreeze_backbone as unfreeze_backbone
     from st_glot.training.heads import load_head as load_head
 
 __all__ = [*_EXPORTS, "__version__"]

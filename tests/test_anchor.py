@@ -66,7 +66,7 @@ def test_glot_with_an_anchor_extends_the_vector_and_keeps_its_readout():
     torch.manual_seed(1)
     anchored = GLOTPooling(8, hidden_dim=4, input_norm="none", anchor="last", anchor_weight=0.25)
     assert anchored.get_embedding_dimension() == plain.get_embedding_dimension() + 8
-    assert "anchor=last, anchor_weight=0.25" in repr(anchored) and "anchor" not in repr(plain)
+    assert "anchor='last', anchor_weight=0.25" in repr(anchored) and "anchor" not in repr(plain)
     features = {"token_embeddings": x, "attention_mask": mask.long()}
     z = plain(dict(features))["sentence_embedding"]
     out = anchored(dict(features))["sentence_embedding"]

@@ -242,3 +242,29 @@ def test_make_pooler_and_cli_presets(tiny_backbone):
     assert anchored == {"preset": "recommended", "anchor": "mean", "anchor_weight": 0.3}
     pool = make_pooler("glot", tiny_backbone, **anchored)
     assert (pool.anchor, pool.anchor_mix.weight, pool.get_embedding_dimension()) == ("mean", 0.3, 2 * 32 + 2 * 128)
+
+
+def test_one_default_max_seq_length(tiny_bert_dir):
+    """st-glot's loader, every command and the Quickstart (README and example) keep 128 tokens per text."""
+    from pathlib import Path
+
+    from st_glot.cli.main import build_parser
+    from st_glot.models.backbones import load_backbone
+    from st_glot.utils.choices import DEFAULT_MAX_SEQ_LENGTH
+
+    assert Transformer(tiny_bert_dir).max_seq_length == 512  # a bare Transformer takes the model's own limit
+    assert load_backbone(tiny_bert_dir).max_seq_length == DEFAULT_MAX_SEQ_LENGTH == 128
+    parse = build_parser().parse_args
+    for command in (
+        ["train", "--task", "stsb", "--output", "out"],
+        ["glue"],
+        ["compare", "--train", "t.csv", "--eval", "e.csv"],
+        ["generalisation", "--data-dir", "data"],
+        ["stress-test"],
+    ):
+        assert parse(command).max_seq_length == DEFAULT_MAX_SEQ_LENGTH, command
+    root = Path(__file__).resolve().parent.parent
+    example = (root / "examples" / "quickstart.py").read_text(encoding="utf-8")
+    quickstart = (root / "README.md").read_text(encoding="utf-8").split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    for text in (example, quickstart):
+        assert re.findall(r"Transformer\([^)\n]*max_seq_length=(\d+)", text) == [str(DEFAULT_MAX_SEQ_LENGTH)]

@@ -132,3 +132,16 @@ def test_models_without_st_glot_modules_keep_the_stock_card(tiny_bert_dir):
     backbone = Transformer(tiny_bert_dir)
     model = SentenceTransformer(modules=[backbone, Pooling(backbone.get_embedding_dimension())], device="cpu")
     assert type(model.model_card_data) is SentenceTransformerModelCardData
+
+
+def test_card_architecture_tells_the_presets_apart(tiny_bert_dir, tmp_path):
+    cards = {}
+    for preset in ("recommended", "paper"):
+        model = SentenceTransformer(
+            modules=[Transformer(tiny_bert_dir), GLOTPooling.from_preset(preset, 32, hidden_dim=8), Normalize()],
+            device="cpu",
+        )
+        model.save(str(tmp_path / preset))
+        cards[preset] = (tmp_path / preset / "README.md").read_text(encoding="utf-8")
+    assert "(1): GLOTPooling(32, hidden_dim=8)\n" in cards["recommended"]
+    assert "(1): GLOTPooling(32, hidden_dim=8, graph_norm='none', input_norm='none')\n" in cards["paper"]

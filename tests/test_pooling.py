@@ -338,13 +338,57 @@ def test_embedding_dimension(num_layers, jk, width):
     assert pool.scorer_hidden == max(128, width // 2)
 
 
-def test_reset_parameters_changes_weights_and_repr_is_compact():
+def test_reset_parameters_changes_weights():
     pool = GLOTPooling(16, hidden_dim=8)
     before = {k: v.clone() for k, v in pool.state_dict().items()}
     torch.manual_seed(123)
     pool.reset_parameters()
     assert any(not torch.equal(before[k], v) for k, v in pool.state_dict().items() if v.is_floating_point())
-    assert repr(pool).count("\n") == 0 and "gnn=gat" in repr(pool)
+
+
+def test_repr_tells_presets_apart():
+    assert repr(GLOTPooling(384)) == "GLOTPooling(384)"
+    assert repr(GLOTPooling.from_preset("recommended", 384)) == "GLOTPooling(384)"
+    assert repr(GLOTPooling.from_preset("paper", 384)) == "GLOTPooling(384, graph_norm='none', input_norm='none')"
+    assert repr(GLOTPooling.from_preset("paper", 384, tau=0.6)) == (
+        "GLOTPooling(384, tau=0.6, graph_norm='none', input_norm='none')"
+    )
+    # scorer_hidden=None resolves to max(128, D // 2): shown only when it is set to something else
+    assert repr(GLOTPooling(384, scorer_hidden=max(128, (384 + 2 * 128) // 2))) == "GLOTPooling(384)"
+    assert repr(GLOTPooling(384, scorer_hidden=64)) == "GLOTPooling(384, scorer_hidden=64)"
+    assert repr(AdaPool(384)) == "AdaPool(384)" and repr(AdaPool(8, 16)) == "AdaPool(8, scorer_hidden=16)"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_repr_names_every_option_that_differs_and_rebuilds_the_module(seed):
+    """Random configurations: the repr lists exactly the options set to a non-default value, and evaluates
+    to a module of the same configuration."""
+    choices = {
+        "hidden_dim": [128, 8],
+        "num_layers": [2, 0, 3],
+        "gnn": ["gat", "gcn", "gine"],
+        "jk": ["cat", "max"],
+        "tau": [0.3, -0.25],
+        "edge_weight": ["binary", "cosine"],
+        "heads": [1, 2],
+        "dropout": [0.0, 0.1],
+        "graph_norm": ["center", "none", "standardize"],
+        "input_norm": ["running", "center"],
+        "anchor": ["none", "mean"],
+        "anchor_weight": [0.5, 0.75],
+        "backend": ["auto", "pyg"],
+    }
+    generator = torch.Generator().manual_seed(seed)
+    picked = {
+        name: values[int(torch.randint(len(values), (1,), generator=generator))] for name, values in choices.items()
+    }
+    pool = GLOTPooling(16, **picked)
+    text = repr(pool)
+    assert text.count("\n") == 0
+    differing = {name for name, value in picked.items() if value != choices[name][0]}  # first = the default
+    assert {name for name in choices if f" {name}=" in text} == differing
+    rebuilt = eval(text, {"GLOTPooling": GLOTPooling})
+    assert rebuilt.get_config_dict() == pool.get_config_dict()
 
 
 @pytest.mark.parametrize("heads", [1, 3])

@@ -11,6 +11,7 @@ from st_glot.utils.choices import (
     ANCHORS,
     CACHE_DTYPE_NAMES,
     DEFAULT_CACHE_DIR,
+    DEFAULT_MAX_SEQ_LENGTH,
     EDGE_WEIGHTS,
     GLOT_OPTIONS,
     GNN_TYPES,
@@ -33,7 +34,10 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--gguf-file", default=None, help="GGUF file inside --backbone")
     group.add_argument(
-        "--max-seq-length", type=number(int, 1), default=128, help="truncation length in tokens (default 128)"
+        "--max-seq-length",
+        type=number(int, 1),
+        default=DEFAULT_MAX_SEQ_LENGTH,
+        help=f"truncation length in tokens, in training and encoding (default {DEFAULT_MAX_SEQ_LENGTH}, the paper's)",
     )
     group.add_argument("--backbone-dtype", choices=("float32", "float16", "bfloat16"), default=None)
     group.add_argument(

@@ -6,6 +6,11 @@ built here is derived from what the model computes: every module's weights and
 configuration, the backbone's tokenizer and maximum length, and the model's
 prompts. Saving and reloading a model keeps its name; training it, or changing
 any setting that changes its embeddings, gives a new one.
+
+The first time st-glot sees a model (:func:`loaded_backbone`, called when the
+model is built or loaded) it records checksums of its backbone's weights, so
+that :func:`backbone_trained_parameters` can later tell a frozen backbone from
+one that training changed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import importlib.util
 import json
 import os
 import re
+import zlib
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes
 from sentence_transformers import SentenceTransformer
@@ -30,6 +38,11 @@ EMBEDDED_BACKBONES: dict[str, str] = {
 }
 #: How a saved model card records the backbone id (read back by :func:`backbone_id`).
 BACKBONE_MARKER = re.compile(r"<!-- st-glot-backbone: (\S+) -->")
+#: How a saved model card records how many backbone parameters training had changed (read back by
+#: :func:`loaded_backbone`).
+TRAINED_MARKER = re.compile(r"<!-- st-glot-backbone-trained: (\d+) -->")
+#: Attribute of a backbone module that holds its :class:`LoadedBackbone`.
+LOADED_ATTRIBUTE = "_st_glot_loaded"
 #: Backbone-fingerprint entries that depend on where the files lie or on cache settings, not on the model.
 _LOCATION_KEYS = ("model", "format", "dtype", "prompt")
 
@@ -48,7 +61,7 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
     weights = hashlib.blake2b(digest_size=16)
     for name, tensor in sorted(backbone.state_dict().items()):
         weights.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        weights.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        weights.update(tensor_bytes(tensor))
     tokenizer = getattr(backbone, "tokenizer", None)
     if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
         # Padding/truncation settings are per-call state that the tokenizer keeps; they do not change states.
@@ -76,12 +89,97 @@ def backbone_fingerprint(backbone: torch.nn.Module, dtype: str = "float16", prom
     return fingerprint
 
 
+def tensor_bytes(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a flat ``uint8`` array on the CPU (its bytes in memory order)."""
+    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+
+
+def weight_checksums(module: torch.nn.Module) -> dict[str, tuple[int, str, tuple[int, ...]]]:
+    """``name → (CRC-32 of the bytes, dtype, shape)`` for every parameter and buffer of ``module``.
+
+    CRC-32 detects any change a training step makes to a tensor (a step that left
+    the checksum equal would have to hit one of 2³² values) and reads about 1 GB/s,
+    so a 22M-parameter backbone takes some 0.1 s. Tensors on the ``meta`` device
+    (not loaded) have checksum -1.
+    """
+    tensors = dict(module.named_parameters())
+    tensors.update(module.named_buffers())
+    return {
+        name: (-1 if tensor.is_meta else zlib.crc32(tensor_bytes(tensor)), str(tensor.dtype), tuple(tensor.shape))
+        for name, tensor in tensors.items()
+    }
+
+
+@dataclass(frozen=True)
+class LoadedBackbone:
+    """A backbone as st-glot first saw it, built or loaded.
+
+    Attributes:
+        checksums: :func:`weight_checksums` of the backbone then.
+        card_backbone_id: the backbone id the model card loaded with the model recorded, if any.
+        trained_before: backbone parameters that card said training had changed (0: none, or no such card).
+    """
+
+    checksums: dict[str, tuple[int, str, tuple[int, ...]]]
+    card_backbone_id: str | None = None
+    trained_before: int = 0
+
+
+def loaded_backbone(model: SentenceTransformer) -> LoadedBackbone:
+    """The :class:`LoadedBackbone` of ``model``'s backbone (its first module), recorded on the first call.
+
+    The record is an attribute of the backbone module, so a model that shares the
+    backbone, a deep copy or a pickled copy keep it. st-glot calls this as soon as a
+    model with an st-glot module is built or loaded
+    (:func:`st_glot.hub.model_card.attach_glot_card`).
+    """
+    backbone = model[0]
+    record = backbone.__dict__.get(LOADED_ATTRIBUTE)
+    if record is None:
+        card = getattr(model, "_model_card_text", None) or ""
+        recorded_id, trained = BACKBONE_MARKER.search(card), TRAINED_MARKER.search(card)
+        record = LoadedBackbone(
+            checksums=weight_checksums(backbone),
+            card_backbone_id=recorded_id.group(1) if recorded_id else None,
+            trained_before=int(trained.group(1)) if trained else 0,
+        )
+        backbone.__dict__[LOADED_ATTRIBUTE] = record
+    return record
+
+
+def backbone_changes(model: SentenceTransformer) -> set[str]:
+    """Names of the parameters and buffers of ``model``'s backbone that differ (dtype, shape or
+    checksum) from what they were when the model was built or loaded (:func:`loaded_backbone`)."""
+    record = loaded_backbone(model)
+    now = weight_checksums(model[0])
+    changed = {name for name, checksum in now.items() if record.checksums.get(name) != checksum}
+    return changed | (set(record.checksums) - set(now))
+
+
+def backbone_trained_parameters(model: SentenceTransformer) -> int | None:
+    """None when ``model``'s backbone is frozen, else how many of its parameters training changed.
+
+    Frozen means: no parameter or buffer changed since the model was built or loaded
+    (:func:`backbone_changes`), and the card loaded with the model (if any) recorded no
+    training of the backbone. Otherwise the count is the number of parameters in the
+    tensors that changed, or the loaded card's count if that is larger (0 when only
+    buffers, e.g. normalisation statistics, changed).
+    """
+    changed = backbone_changes(model)
+    trained_before = loaded_backbone(model).trained_before
+    if not changed and not trained_before:
+        return None
+    parameters = dict(model[0].named_parameters())
+    return max(sum(parameters[name].numel() for name in changed if name in parameters), trained_before)
+
+
 def backbone_id(model: SentenceTransformer) -> str:
     """The id of ``model``'s frozen backbone, the same before and after a save and reload.
 
     In order: the Hub id of an embedded backbone (all-MiniLM-L6-v2, SmolLM2-135M);
     the id recorded in the model card st-glot wrote when the model was saved
-    (``<!-- st-glot-backbone: ID -->``); the Hub id the backbone was loaded by;
+    (``<!-- st-glot-backbone: ID -->``), as loaded with the model
+    (:attr:`LoadedBackbone.card_backbone_id` once recorded); the Hub id the backbone was loaded by;
     else the backbone's architecture (``config.model_type``, e.g. ``"bert"``).
     """
     backbone = model[0]
@@ -94,6 +192,9 @@ def backbone_id(model: SentenceTransformer) -> str:
                 folder = os.path.realpath(list(spec.submodule_search_locations)[0])
                 if os.path.realpath(path).startswith(folder + os.sep) or os.path.realpath(path) == folder:
                     return hub_id
+    record = backbone.__dict__.get(LOADED_ATTRIBUTE)
+    if record is not None and record.card_backbone_id:
+        return record.card_backbone_id
     recorded = BACKBONE_MARKER.search(getattr(model, "_model_card_text", None) or "")
     if recorded:
         return recorded.group(1)

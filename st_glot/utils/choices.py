@@ -55,6 +55,12 @@ PAPER_POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")
 LOSSES: tuple[str, ...] = ("cosent", "cosine", "mnrl", "classification")
 #: Storage dtypes of the token-state cache.
 CACHE_DTYPE_NAMES: tuple[str, ...] = ("float16", "bfloat16", "float32")
+#: Tokens per text that st-glot's backbones keep, in training and in encoding alike: the default of
+#: ``load_backbone`` and of every command's ``--max-seq-length``. It is the paper's training length for GLUE
+#: and STS-B (Mantri et al., ICLR 2026); a longer one costs every batch padded to it, as the token graph
+#: grows with the square of the length. Encoding at the length a model was trained at keeps the token
+#: states the pooler sees in training and in use alike (the research code trains at 128 but evaluates at 512).
+DEFAULT_MAX_SEQ_LENGTH = 128
 #: Root folder of the token-state cache.
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "st_glot")
 
