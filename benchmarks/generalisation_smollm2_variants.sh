@@ -5,12 +5,7 @@
 # (hidden 32), dropout 0.1 on the GNN outputs, AdamW weight decay 0.01, and the readout alone on the normalised
 # states (no graph, --num-layers 0). No Banking77 (time).
 #   benchmarks/generalisation_smollm2_variants.sh [VARIANT ...]   (default: hidden32 dropout0.1 wd0.01 readout-only)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/generalisation_smollm2_variants.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" append-log
 declare -A options=([hidden32]="--hidden-dim 32" [dropout0.1]="--dropout 0.1" [wd0.01]="--weight-decay 0.01"
                     [readout-only]="--num-layers 0")
 variants=("$@")

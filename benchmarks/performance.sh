@@ -5,12 +5,7 @@
 # prints every JSON file as tables (summarize.py). Run it on a quiet machine: the figures are timings.
 # Usage: benchmarks/performance.sh; PYTHON names the Python to use and ST_GLOT_DATA the offline data folder
 # (stsb/; default ../shared/data). Log: benchmarks/logs/performance.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/performance.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" log
 set -x
 $PY benchmarks/bench_vs_reference.py --real --batches 5 --threads 1 --data-dir "$DATA"
 $PY benchmarks/bench_vs_reference.py --repeats 3 --threads 2
