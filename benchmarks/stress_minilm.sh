@@ -4,6 +4,8 @@
 # 2000 train / 500 eval texts, 3 epochs, seeds 0,1,2; batches grouped by length, as in the committed runs.
 # Usage: benchmarks/stress_minilm.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_minilm.log (and the terminal).
+# Results: results/stress/minilm-balanced-lr1e-3/, results/stress/minilm-balanced-lr1e-3-center-running-glot/,
+#   results/stress/minilm-balanced-lr1e-4/, results/stress/minilm-balanced-lr1e-4-seeds12/
 source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
 set -x

@@ -5,6 +5,8 @@
 # token states, plain text (--template none). Each method is seeded on its own, so the baselines do not depend on which other methods ran.
 # Usage: benchmarks/stress_smollm2.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_smollm2.log (and the terminal).
+# Results: results/stress/smollm2-balanced-center-running-glot/, results/stress/smollm2-balanced-baselines/,
+#   results/stress/smollm2-balanced-baselines-seeds12/, results/stress/smollm2-balanced-baselines-ratios/
 source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
 set -x

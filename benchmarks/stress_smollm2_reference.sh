@@ -4,6 +4,8 @@
 # seeds 0,1,2, random batches, all on one set of cached token states.
 # Usage: benchmarks/stress_smollm2_reference.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_smollm2_reference.log (and the terminal).
+# Results: results/stress/smollm2-reference-center-running-glot/, results/stress/smollm2-reference-baselines-seeds01/,
+#   results/stress/smollm2-reference-baselines-seed2/
 source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
 set -x
