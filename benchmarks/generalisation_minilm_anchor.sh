@@ -3,12 +3,7 @@
 # `st-glot generalisation` as in generalisation_minilm.sh (plain text, 3 epochs, lr 2e-4, seeds 0, 1, 2), with the
 # mean of the valid tokens, standardised with the training texts' statistics, kept beside GLOT's vector at weight
 # 0.5 (--anchor mean; an encoder's default is no anchor). No Banking77 (time).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/generalisation_minilm_anchor.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" append-log
 set -x
 $ST generalisation --data-dir "$DATA" --pooling glot --anchor mean --anchor-weight 0.5 --seeds 0,1,2 --epochs 3 \
   --lr 2e-4 --no-banking77 --quiet --output benchmarks/results/generalisation/minilm-glot-anchor-mean "$@"

@@ -9,12 +9,7 @@
 # 2000 rows of each split.
 #   benchmarks/generalisation_smollm2.sh [more st-glot generalisation options]
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/generalisation_smollm2.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" log
 set -x
 $ST generalisation --backbone smollm2 --backbone-dtype bfloat16 --anchor none --data-dir "$DATA" \
   --pooling glot,adapool,mean,max,prompteol --seeds 0,1,2 --epochs 3 --lr 2e-4 --banking77-limit 2000 --quiet \

@@ -5,14 +5,11 @@
 # statistics, kept beside GLOT's vector (--anchor auto, the default on a templated decoder). Variants: default
 # (weight 0.5, with Banking77), w0.7, w1.0 (the anchor alone through the trained projection; seed 0 only) and
 # epochs1 (one epoch instead of three, a stand-in for early stopping).
-# The untrained anchor: python benchmarks/anchor_probe.py --backbone smollm2 --backbone-dtype bfloat16 --data-dir DIR
+# The untrained anchor: benchmarks/probes.sh anchor-smollm2.
 #   benchmarks/generalisation_smollm2_anchor.sh [VARIANT ...]   (default: default w0.7 w1.0 epochs1)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/generalisation_smollm2_anchor.log) 2>&1
+# Results: results/generalisation/smollm2-glot-anchor/, results/generalisation/smollm2-glot-anchor-w0.7/,
+#   results/generalisation/smollm2-glot-anchor-w1.0/, results/generalisation/smollm2-glot-anchor-epochs1/
+source "$(dirname "$0")/_preamble.sh" append-log
 declare -A options=([default]="--banking77-limit 2000" [w0.7]="--anchor-weight 0.7 --no-banking77"
                     [w1.0]="--anchor-weight 1.0 --seeds 0 --no-banking77" [epochs1]="--epochs 1 --no-banking77")
 declare -A folders=([default]=smollm2-glot-anchor [w0.7]=smollm2-glot-anchor-w0.7 [w1.0]=smollm2-glot-anchor-w1.0

@@ -10,12 +10,9 @@
 #   benchmarks/glue_full_minilm.sh [TASK ...]      (default: stsb cola mrpc sst2 cola-first-grid)
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
 # Log: benchmarks/logs/glue_full_minilm.log. Table: python benchmarks/glue_table.py benchmarks/results/glue/minilm-full-*
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_full_minilm.log) 2>&1
+# Results: results/glue/minilm-full-stsb/, results/glue/minilm-full-cola/, results/glue/minilm-full-mrpc/,
+#   results/glue/minilm-full-sst2/, results/glue/minilm-full-cola-first-grid/
+source "$(dirname "$0")/_preamble.sh" append-log
 tasks=("$@")
 [ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc sst2 cola-first-grid)
 for name in "${tasks[@]}"; do

@@ -12,12 +12,8 @@
 #   benchmarks/glue_full_smollm2.sh [TASK ...]      (default: stsb cola mrpc)
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
 # Log: benchmarks/logs/glue_full_smollm2.log. Table: python benchmarks/glue_table.py benchmarks/results/glue/smollm2-full-*
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_full_smollm2.log) 2>&1
+# Results: results/glue/smollm2-full-stsb/, results/glue/smollm2-full-cola/, results/glue/smollm2-full-mrpc/
+source "$(dirname "$0")/_preamble.sh" append-log
 tasks=("$@")
 [ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc)
 for task in "${tasks[@]}"; do

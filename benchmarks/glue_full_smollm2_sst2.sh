@@ -8,13 +8,8 @@
 #   benchmarks/glue_full_smollm2_sst2.sh [more st-glot glue options]
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
 # Log: benchmarks/logs/glue_full_smollm2_sst2.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
+source "$(dirname "$0")/_preamble.sh" append-log
 out=benchmarks/results/glue
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_full_smollm2_sst2.log) 2>&1
 set -x
 sst2=(--backbone smollm2 --backbone-dtype bfloat16 --template prompteol --anchor auto --task sst2 --data-dir "$DATA"
       --seeds 0,1,2 --lr-grid 3e-4,1e-3 --epochs 3 --validation-fraction 0.1 --paper-backbone SmolLM2-360M --quiet "$@")

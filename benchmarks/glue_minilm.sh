@@ -6,12 +6,7 @@
 # Usage: benchmarks/glue_minilm.sh [more st-glot glue options]; ST_GLOT names the st-glot command and
 # ST_GLOT_DATA the offline data folder (cola/, sst2/, stsb/, mrpc/; default ../shared/data).
 # Log: benchmarks/logs/glue_minilm.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/glue_minilm.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" log
 set -x
 $ST glue --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 --epochs 3 --batch-size 32 --lr 2e-4 --seed 42 \
   --paper-backbone BERT-base --preset paper \

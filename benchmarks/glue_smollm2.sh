@@ -7,13 +7,8 @@
 # Usage: benchmarks/glue_smollm2.sh [more st-glot glue options]; ST_GLOT names the st-glot command and
 # ST_GLOT_DATA the offline data folder (cola/, sst2/, stsb/, mrpc/; default ../shared/data).
 # Log: benchmarks/logs/glue_smollm2.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
+source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/glue
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/glue_smollm2.log) 2>&1
 set -x
 $ST glue --backbone smollm2 --template none --task cola,sst2,stsb,mrpc --data-dir "$DATA" --limit 2000 --epochs 3 \
   --batch-size 32 --lr 2e-4 --seed 42 --paper-backbone SmolLM2-360M --graph-norm center --input-norm standardize \

@@ -5,12 +5,10 @@
 # changed: the readout alone on the normalised states (--num-layers 0: no graph), no input normalisation
 # (--input-norm none), and the paper's preset (raw-cosine graph on raw states, --preset paper).
 #   benchmarks/glue_smollm2_ablations.sh [more st-glot glue options]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_smollm2_ablations.log) 2>&1
+# Results: results/glue/smollm2-full-stsb-glot-readout-only/, results/glue/smollm2-full-stsb-glot-no-input-norm/,
+#   results/glue/smollm2-full-stsb-glot-paper-preset/, results/glue/smollm2-full-cola-glot-readout-only/,
+#   results/glue/smollm2-full-cola-glot-no-input-norm/, results/glue/smollm2-full-cola-glot-paper-preset/
+source "$(dirname "$0")/_preamble.sh" append-log
 declare -A ablation=([readout-only]="--num-layers 0" [no-input-norm]="--input-norm none" [paper-preset]="--preset paper")
 declare -A recipe=([stsb]="--lr 3e-4 --epochs 4" [cola]="--lr 3e-3 --epochs 7")
 for task in stsb cola; do

@@ -6,12 +6,9 @@
 # sst2-sample: the 10,000-row SST-2 sample of glue_smollm2_sst2_sample.sh (its grid, seed 0).
 #   benchmarks/glue_smollm2_anchor.sh [TASK ...]   (default: stsb cola mrpc sst2-sample)
 # ST_GLOT names the st-glot command, ST_GLOT_DATA the data folder (default ../shared/data).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_smollm2_anchor.log) 2>&1
+# Results: results/glue/smollm2-full-stsb-glot-anchor/, results/glue/smollm2-full-cola-glot-anchor/,
+#   results/glue/smollm2-full-mrpc-glot-anchor/, results/glue/smollm2-sst2-limit10000-glot-anchor/
+source "$(dirname "$0")/_preamble.sh" append-log
 tasks=("$@")
 [ ${#tasks[@]} -gt 0 ] || tasks=(stsb cola mrpc sst2-sample)
 for task in "${tasks[@]}"; do

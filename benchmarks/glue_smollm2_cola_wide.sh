@@ -5,12 +5,7 @@
 # gets {1e-3, 3e-3, 1e-2} and up to 12 epochs, chosen on 10 % of the training set (seed 0); seeds 0, 1, 2.
 # Same backbone set-up as those scripts (PromptEOL's template, bfloat16, frozen).
 #   benchmarks/glue_smollm2_cola_wide.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee -a benchmarks/logs/glue_smollm2_cola_wide.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" append-log
 set -x
 $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --anchor auto --task cola --data-dir "$DATA" \
   --pooling glot,adapool,mean,max,prompteol --seeds 0,1,2 --lr-grid 1e-3,3e-3,1e-2 --epochs 12 \

@@ -4,12 +4,7 @@
 # whole dev set (872), otherwise as glue_full_smollm2.sh: templated text, bfloat16 backbone, each method's learning
 # rate from {3e-4, 1e-3} and its epochs (up to 3) chosen on 10 % of the sample, seed 0.
 #   benchmarks/glue_smollm2_sst2_sample.sh [more st-glot glue options]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/glue_smollm2_sst2_sample.log) 2>&1
+source "$(dirname "$0")/_preamble.sh" log
 set -x
 $ST glue --backbone smollm2 --backbone-dtype bfloat16 --template prompteol --anchor none --task sst2 --data-dir "$DATA" \
   --limit 10000 --pooling glot,adapool,mean,max,prompteol --seeds 0 --lr-grid 3e-4,1e-3 --epochs 3 \

@@ -10,8 +10,7 @@
 # ST_GLOT_TEST_DEVICE=cpu, and writes ${TMPDIR:-/tmp}/st-glot-gpu_check-cpu.json (never the committed GPU result).
 # Exits non-zero when a device test fails, after writing the JSON.
 #   benchmarks/gpu_check.sh [OUTPUT.json]        PYTHON=... picks the interpreter (default .venv/bin/python, else python3)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/_preamble.sh" no-log
 PYTHON=${PYTHON:-.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"

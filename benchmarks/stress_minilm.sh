@@ -4,12 +4,10 @@
 # 2000 train / 500 eval texts, 3 epochs, seeds 0,1,2; batches grouped by length, as in the committed runs.
 # Usage: benchmarks/stress_minilm.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_minilm.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
+# Results: results/stress/minilm-balanced-lr1e-3/, results/stress/minilm-balanced-lr1e-3-center-running-glot/,
+#   results/stress/minilm-balanced-lr1e-4/, results/stress/minilm-balanced-lr1e-4-seeds12/
+source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/stress_minilm.log) 2>&1
 set -x
 common=(--generator balanced --train-size 2000 --eval-size 500 --epochs 3 --batch-size 32 --group-by-length --quiet --explain 0 "$@")
 $ST stress-test "${common[@]}" --lr 1e-3 --ratios 0.2,0.5,0.8,0.9 --seeds 0,1,2 --preset paper \

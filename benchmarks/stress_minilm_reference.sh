@@ -5,12 +5,10 @@
 # seeds 1 and 2 at 20 and 90 %, every seed at 50 and 80 %).
 # Usage: benchmarks/stress_minilm_reference.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_minilm_reference.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
+# Results: results/stress/minilm-reference-lr1e-3-random-batches/, results/stress/minilm-reference-lr1e-3/,
+#   results/stress/minilm-reference-lr1e-3-seeds12/, results/stress/minilm-reference-lr1e-3-ratios50-80/
+source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/stress_minilm_reference.log) 2>&1
 set -x
 common=(--generator reference --train-size 2000 --eval-size 500 --epochs 3 --batch-size 32 --lr 1e-3 --preset paper
         --quiet --explain 0 "$@")

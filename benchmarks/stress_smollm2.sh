@@ -5,12 +5,10 @@
 # token states, plain text (--template none). Each method is seeded on its own, so the baselines do not depend on which other methods ran.
 # Usage: benchmarks/stress_smollm2.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.
 # Log: benchmarks/logs/stress_smollm2.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST=${ST_GLOT:-st-glot}
+# Results: results/stress/smollm2-balanced-center-running-glot/, results/stress/smollm2-balanced-baselines/,
+#   results/stress/smollm2-balanced-baselines-seeds12/, results/stress/smollm2-balanced-baselines-ratios/
+source "$(dirname "$0")/_preamble.sh" log
 out=benchmarks/results/stress
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/stress_smollm2.log) 2>&1
 set -x
 smol=(--backbone smollm2 --template none --generator balanced --train-size 1000 --eval-size 300 --epochs 3 --batch-size 32 --lr 1e-3 --quiet --explain 0 "$@")
 baselines=(--methods adapool,mean,max,cls --group-by-length)

@@ -5,14 +5,8 @@
 # STS-B dev (1500 pairs), recommended GLOT preset, 3 epochs, lr 2e-4, seed 0. Parameter-free poolers
 # (mean, PromptEOL = last token) train a linear projection, as in the paper's STS-B set-up.
 #   benchmarks/stsb_smollm2_prompteol.sh [extra st-glot options]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ST_GLOT=${ST_GLOT:-st-glot}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-log=benchmarks/logs/stsb_smollm2_prompteol.log
-cmd=("$ST_GLOT" glue --task stsb --data-dir "$DATA" --limit 2000 --backbone smollm2 --template prompteol --anchor none
-     --pooling glot,adapool,mean,prompteol --epochs 3 --lr 2e-4 --seed 0
-     --output benchmarks/results/glue/smollm2-prompteol-stsb-limit2000 "$@")
-echo "+ ${cmd[*]}" | tee "$log"
-"${cmd[@]}" 2>&1 | tee -a "$log"
+source "$(dirname "$0")/_preamble.sh" log
+set -x
+$ST glue --task stsb --data-dir "$DATA" --limit 2000 --backbone smollm2 --template prompteol --anchor none \
+  --pooling glot,adapool,mean,prompteol --epochs 3 --lr 2e-4 --seed 0 \
+  --output benchmarks/results/glue/smollm2-prompteol-stsb-limit2000 "$@"

@@ -4,11 +4,7 @@
 # size on STS-B; STS-B dev Spearman of a trained GLOT pooler (training.json).
 # Usage: benchmarks/training.sh; PYTHON names the Python to use and ST_GLOT_DATA the offline data folder
 # (stsb/; default ../shared/data). Log: benchmarks/logs/training.log (and the terminal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
-DATA=${ST_GLOT_DATA:-../shared/data}
-mkdir -p benchmarks/logs
-exec > >(tee benchmarks/logs/training.log) 2>&1
+# Results: results/training.json
+source "$(dirname "$0")/_preamble.sh" log
 set -x
 $PY benchmarks/bench_training.py --data-dir "$DATA"

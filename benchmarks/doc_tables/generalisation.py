@@ -65,7 +65,7 @@ def generalisation_smollm2(src: Sources) -> str:
         run_row(src, "PromptEOL, untrained", SMOL, "prompteol (untrained)"),
         probe_row(
             src,
-            "PromptEOL, untrained, standardised (`anchor_probe.py`)",
+            "PromptEOL, untrained, standardised (`probes.sh anchor-smollm2`)",
             SMOL_PROBE,
             "prompteol (untrained), standardised",
         ),
@@ -161,7 +161,7 @@ def generalisation_layer_probe_smollm2(src: Sources) -> str:
         text
         + "\n\n"
         + paragraphs(
-            f"On the last state the prompt's token scores {both[0]} here and {both[1]} in `anchor_probe.py` "
+            f"On the last state the prompt's token scores {both[0]} here and {both[1]} in `probes.sh anchor-smollm2` "
             "(the same pooling, a separate run of the backbone)."
         )
     )
@@ -188,7 +188,10 @@ def generalisation_minilm(src: Sources) -> str:
         run_row(src, "CLS + projection", MINILM, "cls"),
         run_row(src, "mean, untrained", MINILM, "mean (untrained)"),
         probe_row(
-            src, "mean, untrained, standardised (`anchor_probe.py`)", MINILM_PROBE, "mean (untrained), standardised"
+            src,
+            "mean, untrained, standardised (`probes.sh anchor-minilm`)",
+            MINILM_PROBE,
+            "mean (untrained), standardised",
         ),
         run_row(src, "max, untrained", MINILM, "max (untrained)"),
         run_row(src, "CLS, untrained", MINILM, "cls (untrained)"),

@@ -24,9 +24,9 @@ def demo(src: Sources) -> str:
     rows = [[method, *(cell(by_ratio[r], 3) for r in ratios)] for method, by_ratio in accuracy.items()]
     config = payload["config"]
     intro = paragraphs(
-        f"The committed run of the same command (`st-glot stress-test --output benchmarks/results/demo`, on this "
-        f"project's 2-core CPU with an empty token-state cache) took {minutes(payload['seconds'])} and printed, "
-        f"for the default sizes ({config['train_size']} training and {config['eval_size']} evaluation texts per "
+        "The committed run of the same command (`benchmarks/demo.sh`: `st-glot stress-test --output "
+        f"benchmarks/results/demo`, on this project's 2-core CPU with an empty token-state cache) took "
+        f"{minutes(payload['seconds'])} and printed, for the default sizes ({config['train_size']} training and {config['eval_size']} evaluation texts per "
         f"ratio, {config['epochs']} epochs, seed {', '.join(map(str, config['seeds']))}):"
     )
     return f"{intro}\n\n```\n{table(header, rows)}\n```"
@@ -93,7 +93,7 @@ def readme_prompteol(src: Sources) -> str:
     return paragraphs(
         f"On a frozen SmolLM2-135M it scores {num(probe['templated', 'last token'], 1)} Spearman on STS-B dev "
         f"untrained, against {num(probe['plain', 'mean'], 1)} for mean pooling of the plain text and "
-        f"{num(probe['plain', 'last token'], 1)} for its last token (`benchmarks/bench_prompteol.py`)."
+        f"{num(probe['plain', 'last token'], 1)} for its last token (`benchmarks/probes.sh prompteol`)."
     )
 
 
@@ -220,7 +220,7 @@ def readme_compare_decoder(src: Sources) -> str:
         f"two of STS-B's genres and scored on the third, it averages {cell(glot['logo:avg'], 1)}, against "
         f"{cell(trained['prompteol (untrained)']['logo:avg'], 1)} for the untrained prompt and "
         f"{num(probe['prompteol (untrained), standardised']['logo:avg'], 1)} for the same prompt standardised with "
-        "the training texts' statistics (`benchmarks/anchor_probe.py`): when your data may shift, check with "
+        "the training texts' statistics (`benchmarks/probes.sh anchor-smollm2`): when your data may shift, check with "
         "`st-glot generalisation` first."
     )
 
