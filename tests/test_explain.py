@@ -20,7 +20,8 @@ from transformers import BertConfig, BertModel, BertTokenizer
 import st_glot
 from st_glot import AdaPool, GLOTPooling, default_backbone_path
 from st_glot.cli.main import main
-from st_glot.explanations.render import _layout, display_tokens
+from st_glot.explanations.render import display_tokens
+from st_glot.explanations.render_png import _layout
 from st_glot.nn.graph import cosine_similarity_matrix
 
 PIECES = ["##s", "##ing", "##ed", "##er", "jump", "report", "alert", "deliver"]

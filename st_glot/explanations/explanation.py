@@ -12,7 +12,8 @@
 * the sentence embedding the model returns for the text.
 
 :func:`write_explanations` additionally draws each explanation as a PNG and a
-standalone HTML page (see :mod:`st_glot.explanations.render`) and writes the data as JSON.
+standalone HTML page (see :mod:`st_glot.explanations.render_png` and
+:mod:`st_glot.explanations.render_html`) and writes the data as JSON.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from sentence_transformers import SentenceTransformer
 
 from st_glot.explanations.explanation import Explanation, explain
-from st_glot.explanations.render import render_html, render_png
+from st_glot.explanations.render_html import render_html
+from st_glot.explanations.render_png import render_png
 from st_glot.utils.checks import check_choice
 
 #: Picture formats :func:`write_explanations` can write.
