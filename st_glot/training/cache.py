@@ -2,17 +2,12 @@
 
 GLOT trains only the pooler, so the backbone's token states are a pure function
 of (backbone, tokenizer, max length, prompt, text). This module stores them on
-disk, **without padding**, in fp16 by default, as memory-mappable shard files:
+disk, **without padding**, in fp16 by default, as memory-mappable shard files
+(their format: :mod:`~st_glot.training.cache_files`).
 
-- ``shard-00000.bin``: the valid-token states of a run of texts, concatenated,
-  ``(sum of lengths, d)`` in the cache dtype, raw little-endian;
-- ``shard-00000.json``: the shard's index: one SHA-256 per text, its token
-  count, the byte size and a BLAKE2 checksum of the ``.bin`` file.
-
-A shard counts only once its index exists, and the index is written (atomically,
-by rename) after its data, so an interrupted precompute (Ctrl-C, ``kill -9``)
-leaves at worst a temporary file that the next run removes; finished shards are
-kept and the run resumes with the texts still missing. A fill writes a shard every
+An interrupted precompute (Ctrl-C, ``kill -9``) loses at most the shard it was
+writing: the next run removes what that write left, keeps the finished shards and
+resumes with the texts still missing. A fill writes a shard every
 ``shard_size`` texts and at least every :data:`FLUSH_SECONDS`, and on Ctrl-C it writes
 the batches it finished before raising :class:`CacheFillInterrupted`, so an
 interrupted fill keeps nearly all its work. A shard whose data does
@@ -26,13 +21,12 @@ dtype or prompt never reads another's states.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,29 +37,25 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from st_glot.hub.identity import backbone_fingerprint
+from st_glot.training.cache_files import (
+    CACHE_DTYPES,
+    CACHE_FORMAT,
+    WRITE_HINT,
+    Shard,
+    decode_states,
+    open_shard,
+    remove_leftovers,
+    shard_problem,
+    text_hash,
+    write_shard,
+    writer_lock,
+)
 from st_glot.utils.checks import check_choice
-from st_glot.utils.choices import CACHE_DTYPE_NAMES, DEFAULT_CACHE_DIR
+from st_glot.utils.choices import DEFAULT_CACHE_DIR
 from st_glot.utils.distributed import rank_and_world_size
 from st_glot.utils.io import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
-
-#: Version of the on-disk layout; part of every cache key.
-CACHE_FORMAT = 1
-#: Each storage dtype (:data:`~st_glot.utils.choices.CACHE_DTYPE_NAMES`) as torch computes and numpy stores it.
-CACHE_DTYPES: dict[str, tuple[torch.dtype, np.dtype]] = dict(
-    zip(
-        CACHE_DTYPE_NAMES,
-        [
-            (torch.float16, np.dtype("<f2")),
-            (torch.bfloat16, np.dtype("<u2")),  # numpy has no bf16: stored as its raw 16 bits
-            (torch.float32, np.dtype("<f4")),
-        ],
-        strict=True,
-    )
-)
-#: What to do when a shard cannot be written.
-_WRITE_HINT = "Free disk space or pass a writable cache_dir; finished shards are kept and the next run resumes."
 
 #: A fill writes what it computed at least this often (seconds), whatever ``shard_size``, so that an
 #: interrupted fill keeps most of its work.
@@ -87,28 +77,14 @@ class CacheFillInterrupted(KeyboardInterrupt):
         self.directory = directory
 
 
-def text_hash(text: str) -> str:
-    """SHA-256 of a text, the cache's key for it."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
-class _Fill:
+class _FillOptions:
     """How :meth:`TokenStateCache.add` computes: the backbone call, its batch, the shard size, the bar."""
 
     encode_fn: Callable[[list[str]], tuple[Tensor, Tensor]]
     batch_size: int
     shard_size: int
     show_progress_bar: bool
-
-
-@dataclass
-class _Shard:
-    path: Path
-    hashes: list[str]
-    lengths: np.ndarray  # (n,) int64 tokens per text
-    offsets: np.ndarray  # (n,) int64 first token of each text
-    data: np.memmap  # (total tokens, d)
 
 
 class TokenStateCache:
@@ -129,7 +105,7 @@ class TokenStateCache:
         self.dim = dim
         self.dtype = dtype
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._shards: list[_Shard] = []
+        self._shards: list[Shard] = []
         self._row_of: dict[str, int] = {}
         self._load_shards()
 
@@ -151,7 +127,7 @@ class TokenStateCache:
         if meta.exists() and json.loads(meta.read_text()) != key:
             raise RuntimeError(f"Cache key collision in {directory}: remove the folder and run again.")
         if not meta.exists():
-            atomic_write_bytes(meta, json.dumps(key, indent=2).encode(), _WRITE_HINT)
+            atomic_write_bytes(meta, json.dumps(key, indent=2).encode(), WRITE_HINT)
         return cls(directory, dim=backbone.get_embedding_dimension(), dtype=dtype)
 
     # ---- reading ----
@@ -199,7 +175,7 @@ class TokenStateCache:
             counts = shard.lengths[local_row[picked]]  # (b,)
             # One fancy-index read per shard: token positions of all picked texts, concatenated.
             token_pos = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-            block = self._to_tensor(shard.data[token_pos])  # (sum counts, d)
+            block = decode_states(shard.data[token_pos], self.dtype)  # (sum counts, d)
             states[mask & torch.from_numpy(picked).unsqueeze(1)] = block
         return states, mask
 
@@ -209,13 +185,6 @@ class TokenStateCache:
         shard_of = np.searchsorted(bounds, rows, side="right")
         local = rows - np.concatenate([[0], bounds])[shard_of]
         return shard_of, local
-
-    def _to_tensor(self, block: np.ndarray) -> Tensor:
-        torch_dtype, _ = CACHE_DTYPES[self.dtype]
-        tensor = torch.from_numpy(np.ascontiguousarray(block))
-        if self.dtype == "bfloat16":
-            tensor = tensor.view(torch.int16).view(torch.bfloat16)
-        return tensor.to(torch.float32)
 
     # ---- writing ----
 
@@ -261,7 +230,7 @@ class TokenStateCache:
             CacheFillInterrupted: on Ctrl-C, after writing the texts finished so far.
         """
         rank, world = rank_and_world_size()
-        fill = _Fill(encode_fn, batch_size, shard_size, show_progress_bar and rank == 0)
+        fill = _FillOptions(encode_fn, batch_size, shard_size, show_progress_bar and rank == 0)
         if world > 1:
             return self._add_sharded(texts, fill, rank, world)
         texts = list(texts)
@@ -273,7 +242,7 @@ class TokenStateCache:
             self._compute(todo, fill, lock=False)
             return len(todo)
 
-    def _add_sharded(self, texts: Iterable[str], fill: _Fill, rank: int, world: int) -> int:
+    def _add_sharded(self, texts: Iterable[str], fill: _FillOptions, rank: int, world: int) -> int:
         """torch.distributed: rank ``r`` of ``W`` computes every ``W``-th missing text, then all ranks reload."""
         import torch.distributed as dist
 
@@ -292,7 +261,7 @@ class TokenStateCache:
         # Longest first keeps padding low and fails fast on memory; ties by text for a fixed order.
         return sorted(self.missing(texts), key=lambda t: (-len(t), t))
 
-    def _compute(self, todo: list[str], fill: _Fill, lock: bool) -> None:
+    def _compute(self, todo: list[str], fill: _FillOptions, lock: bool) -> None:
         """Run ``fill`` over ``todo`` in batches, writing a shard every ``fill.shard_size`` texts,
         every :data:`FLUSH_SECONDS`, at the end, and on Ctrl-C (then raising :class:`CacheFillInterrupted`)."""
         pending: list[tuple[list[str], Tensor, Tensor]] = []  # (texts, states (n, d), lengths (b,)) per batch
@@ -332,21 +301,7 @@ class TokenStateCache:
     def _write_shard(self, texts: list[str], states: Tensor, lengths: Tensor) -> None:
         if states.size(-1) != self.dim:
             raise ValueError(f"Token states have width {states.size(-1)}, the cache expects {self.dim}.")
-        # Under the writer lock: the next free number among all processes' shards.
-        number = max((int(p.stem.split("-")[1]) for p in self.directory.glob("shard-*.json")), default=-1) + 1
-        base = self.directory / f"shard-{number:05d}"
-        if self.dtype == "bfloat16":
-            states = states.view(torch.int16)
-        payload = states.numpy().astype(CACHE_DTYPES[self.dtype][1], copy=False).tobytes()
-        atomic_write_bytes(base.with_suffix(".bin"), payload, _WRITE_HINT)
-        index = {
-            "hashes": [text_hash(t) for t in texts],
-            "lengths": lengths.tolist(),
-            "bytes": len(payload),
-            "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
-        }
-        atomic_write_bytes(base.with_suffix(".json"), json.dumps(index).encode(), _WRITE_HINT)
-        self._attach(base.with_suffix(".json"), index)
+        self._attach(*write_shard(self.directory, texts, states, lengths, self.dtype))
 
     # ---- opening ----
 
@@ -355,17 +310,11 @@ class TokenStateCache:
         temporary files left by an interrupted writer."""
         self._shards, self._row_of = [], {}
         if clean:
-            # An interrupted shard write; its shard never counted. (key.json is written outside the
-            # lock by whichever process opens the folder first: its temporary file is not ours to remove.)
-            for leftover in self.directory.glob("shard-*.tmp-*"):
-                leftover.unlink(missing_ok=True)
-            for data_path in self.directory.glob("shard-*.bin"):
-                if not data_path.with_suffix(".json").exists():
-                    data_path.unlink()  # its index was never written (a crash or a full disk): it never counted
+            remove_leftovers(self.directory)
         for index_path in sorted(self.directory.glob("shard-*.json")):
             try:
                 index = json.loads(index_path.read_text())
-                problem = self._verify(index_path.with_suffix(".bin"), index)
+                problem = shard_problem(index_path.with_suffix(".bin"), index, self.dim, self.dtype)
             except (OSError, ValueError, KeyError) as error:
                 problem = f"unreadable index ({error})"
             if problem:
@@ -377,44 +326,16 @@ class TokenStateCache:
                 continue
             self._attach(index_path, index)
 
-    def _verify(self, data_path: Path, index: dict) -> str | None:
-        itemsize = CACHE_DTYPES[self.dtype][1].itemsize
-        expected = sum(index["lengths"]) * self.dim * itemsize
-        if len(index["hashes"]) != len(index["lengths"]) or index["bytes"] != expected:
-            return "index does not match the cache's width or dtype"
-        if not data_path.exists() or data_path.stat().st_size != expected:
-            return f"data file has {data_path.stat().st_size if data_path.exists() else 0} bytes, expected {expected}"
-        digest = hashlib.blake2b(digest_size=16)
-        with open(data_path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 24), b""):
-                digest.update(block)
-        if digest.hexdigest() != index["checksum"]:
-            return "checksum mismatch"
-        return None
-
     def _attach(self, index_path: Path, index: dict) -> None:
-        lengths = np.asarray(index["lengths"], dtype=np.int64)
-        total = int(lengths.sum())
-        data_path = index_path.with_suffix(".bin")
-        storage = CACHE_DTYPES[self.dtype][1]
-        data = (
-            np.memmap(data_path, dtype=storage, mode="r", shape=(total, self.dim))
-            if total
-            else np.zeros((0, self.dim), storage)
-        )
+        """Open the shard of ``index_path`` and number its new texts after the rows already known."""
+        shard = open_shard(index_path, index, self.dim, self.dtype)
         first_row = len(self._row_of)
-        for offset, key in enumerate(index["hashes"]):
+        for offset, key in enumerate(shard.hashes):
             self._row_of.setdefault(key, first_row + offset)
-        offsets = np.cumsum(lengths) - lengths
-        self._shards.append(
-            _Shard(path=index_path, hashes=index["hashes"], lengths=lengths, offsets=offsets, data=data)
-        )
+        self._shards.append(shard)
 
     @contextmanager
-    def _lock(self):
-        with open(self.directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _lock(self) -> Iterator[None]:
+        """The folder's writer lock (:func:`~st_glot.training.cache_files.writer_lock`)."""
+        with writer_lock(self.directory):
+            yield
