@@ -80,61 +80,50 @@ class GLOTPooling(SavableModule):
     Args:
         embedding_dimension: width ``d`` of the backbone's token states.
         hidden_dim: width ``h`` of each GNN layer.
-        num_layers: number of GNN layers ``K``; 0 gives the readout alone.
-        gnn: layer type: ``"gat"`` (default), ``"gcn"``, ``"gin"`` or ``"gine"``.
-        jk: jumping knowledge: ``"cat"`` (width ``d + K·h``), ``"max"`` or ``"mean"``
-            (width ``h``).
-        tau: edge threshold on cosine similarity, in ``[-1, 1]``.
-        edge_weight: ``"binary"`` (every edge 1, as in the paper's code) or
-            ``"cosine"`` (edge carries its similarity). ``"gin"`` uses no edge values.
-        graph: which token pairs the GNN connects (:mod:`st_glot.nn.graph`):
-            ``"threshold"`` (default, the paper's ``S_ij > tau``), or an ablation that
-            changes only the graph: ``"empty"`` (each token only with itself: the
-            same layers without message passing), ``"complete"`` (every pair of the
-            text's tokens) or ``"random"`` (per text, as many pairs as the threshold
-            graph, placed at random). Self-loops, edge values, padding and the rest
-            of the model are as for ``"threshold"``.
-        graph_seed: the seed of ``graph="random"``, an integer >= 0 saved in the
-            config; a text's random graph depends only on it, the text's length and
-            its threshold edge count (the same in training and inference). None:
-            drawn from torch's RNG after the weights are initialised (so
-            ``torch.manual_seed`` fixes it and the weights equal those of
-            ``"threshold"`` under the same seed); stays None for other modes.
-        heads: attention heads for ``"gat"`` (averaged, width stays ``h``).
-        dropout: dropout on GNN layer outputs during training, in ``[0, 1)``.
-        scorer_hidden: hidden width of the readout scorer; ``None`` takes the
-            paper's ``max(128, D // 2)``.
-        backend: ``"dense"`` (batched ``(B, L, L)`` tensors), ``"pyg"`` (the same
-            parameters through torch-geometric's sparse kernels on an edge list
-            built block by block, never holding a ``(B, L, L)`` tensor) or
-            ``"auto"``: dense while :func:`dense_bytes` stays within
-            ``dense_budget_bytes``. In inference an over-budget batch is split into
-            groups of sequences that fit (sequences are pooled independently, so
-            the result is the same) and only a single sequence too long for the
-            budget takes pyg; in training, where autograd keeps every group's
-            tensors anyway, an over-budget batch takes pyg. The path a forward
-            pass took is stored in ``last_backend`` (with the sequences per pass
-            in ``last_group_size``) and logged at debug level.
-        graph_norm: ``"center"`` (default) or ``"standardize"``: states are centred
-            (and scaled) per sequence before the cosine, which keeps the graph sparse
-            on anisotropic decoder states (see :func:`st_glot.nn.graph.unit_states`);
-            ``"none"``: the paper's cosine of the raw states. Only the graph changes.
-        input_norm: what the GNN and the readout see. ``"running"`` (default):
-            each dimension standardised with the mean and variance of every token
-            seen in training, the same statistics in training and inference
-            (:class:`st_glot.nn.norms.TokenRunningNorm`), which keeps the
-            differences between texts; ``"center"``/``"standardize"``: per
-            sequence, as ``graph_norm`` (``"standardize"`` removes each text's mean
-            token); ``"none"``: the raw states, as in the paper. Decoder states with
-            a few huge, nearly constant dimensions saturate the scorer without it.
-        anchor: an untrained pooling of the backbone's states kept beside the
-            readout's vector (:mod:`st_glot.nn.anchor`): ``"last"`` (the last valid
-            token; on a decoder reading PromptEOL's template, the prompt's
-            embedding), ``"mean"``, or ``"none"`` (default). It is standardised per
-            dimension with statistics of the training texts, and the output grows
-            to ``D + d``.
-        anchor_weight: the anchor's share ``w`` of the cosine of two outputs, in
-            ``[0, 1]``: ``cos = (1 − w) cos_GLOT + w cos_anchor``.
+        num_layers: GNN layers ``K``; 0 keeps the attention readout alone (AdaPool-like).
+        gnn: layer type, with the math of PyG's ``GATConv(edge_dim=1)`` (``"gat"``), ``GCNConv``
+            (``"gcn"``), ``GINConv`` (``"gin"``) or ``GINEConv`` (``"gine"``).
+        jk: jumping knowledge: ``"cat"`` (the input and every layer's output, width ``d + K·h``),
+            ``"max"`` or ``"mean"`` (element-wise over the layers' outputs, width ``h``).
+        tau: edge ``j → i`` where the cosine ``S_ij > tau``, in ``[-1, 1]``; padding is never a node.
+        edge_weight: ``"binary"`` (every edge 1, as in the paper's code) or ``"cosine"`` (the edge
+            carries ``S_ij``); ``"gin"`` takes no edge values.
+        graph: the pairs the GNN connects (:mod:`st_glot.nn.graph`): ``"threshold"`` (``S_ij > tau``,
+            the paper), or an ablation that changes the graph and nothing else (self-loops, edge
+            values, padding and every other option stay): ``"empty"`` (each token only with itself:
+            the layers without message passing), ``"complete"`` (every pair of a text's tokens),
+            ``"random"`` (per text, as many pairs as the threshold graph, uniformly at random).
+        graph_seed: seed of ``graph="random"``, an integer ``>= 0`` saved in the config; a text's
+            random graph depends only on it, the text's length and its threshold edge count (the
+            same in training and inference). ``None``: drawn from torch's RNG after the weights are
+            initialised (``torch.manual_seed`` fixes it, and the weights equal those of
+            ``"threshold"`` under the same seed); stays ``None`` for other graphs.
+        heads: GAT attention heads, averaged (the width stays ``h``).
+        dropout: dropout probability on the GNN layers' outputs in training, in ``[0, 1)``.
+        scorer_hidden: hidden width of the readout scorer; ``None``: the paper's
+            ``max(128, D // 2)``, ``D`` the GNN's output width.
+        backend: ``"dense"`` (batched ``(B, L, L)`` tensors), ``"pyg"`` (the same parameters through
+            torch-geometric's kernels on an edge list built block by block, no ``(B, L, L)`` tensor)
+            or ``"auto"``: dense while :func:`dense_bytes` stays within ``dense_budget_bytes``
+            (:data:`DENSE_BUDGET_BYTES`, 2 GiB). Over it, inference pools groups of texts that fit
+            (the same result: texts pool independently; only a single text over the budget takes
+            pyg) and training takes pyg. The path taken is in ``last_backend``, the texts per pass
+            in ``last_group_size`` (and logged at debug level).
+        graph_norm: the states the graph's cosine sees: centred (``"center"``) or standardised
+            (``"standardize"``) per text by its own statistics, which keeps the graph sparse on
+            anisotropic decoder states (:func:`st_glot.nn.graph.unit_states`); ``"none"``: the raw
+            states (the paper). Only the graph changes.
+        input_norm: the states the GNN and the readout see: ``"running"`` standardises each
+            dimension with the mean and variance of every token seen in training, the same
+            statistics at inference (:class:`st_glot.nn.norms.TokenRunningNorm`, saved with the
+            model); ``"center"`` / ``"standardize"`` per text, as ``graph_norm`` (removes each
+            text's mean token); ``"none"``: the raw states (the paper).
+        anchor: an untrained pooling kept beside the readout's vector (:mod:`st_glot.nn.anchor`):
+            ``"last"`` (the last valid token) or ``"mean"``, standardised per dimension with
+            running statistics of the training texts (saved with the model); the output grows to
+            ``D + d``. ``"none"``: no anchor.
+        anchor_weight: the anchor's share ``w`` of the cosine of two outputs, in ``[0, 1]``:
+            ``cos = (1 − w) cos_GLOT + w cos_anchor``.
 
     :meth:`from_preset` builds the named configurations of :data:`PRESETS`
     (``GLOTPooling.from_preset("paper", d)`` is the research code's).
