@@ -13,15 +13,9 @@ from graph_helpers import to_sparse
 from sentence_transformers import SentenceTransformer
 
 from st_glot import GLOTPooling
-from st_glot.nn.graph import (
-    GRAPHS,
-    build_sparse_token_graph,
-    build_token_graph,
-    pair_keys,
-    random_pairs,
-    sequence_pairs,
-)
+from st_glot.nn.graph import GRAPHS, build_sparse_token_graph, build_token_graph
 from st_glot.nn.inputs import PackedTokens
+from st_glot.nn.random_graph import pair_keys, random_pairs, sequence_pairs
 from st_glot.nn.row_packing import build_row_packed_token_graph, row_layout
 
 TAU = 0.3
