@@ -257,6 +257,6 @@ def hub_cache_revision(repo_id: str, repo_type: str = "dataset") -> str | None:
         return None
 
 
-def generated_source(generator: str, **settings: Any) -> dict[str, Any]:
-    """Data made by the run itself: ``generated`` (the generator's name) and the settings it was made with."""
-    return {"generated": generator, **settings}
+def generated_source(maker: str, **settings: Any) -> dict[str, Any]:
+    """Data made by the run itself: ``generated`` (what made it, e.g. a module) and the settings it was made with."""
+    return {"generated": maker, **settings}
