@@ -23,6 +23,7 @@ Only the standard library is imported at module level; torch and psutil load whe
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -62,12 +63,17 @@ def provenance(
         "st_glot": checkout(),
         "command": command,
         "script": benchmark_script(command),
-        "configuration": dict(configuration) if configuration is not None else None,
+        "configuration": _jsonable(configuration),
         "data": [dict(d) for d in data],
         "machine": machine(device),
         "started": process_start(),
         "finished": _iso(datetime.now(timezone.utc)),
     }
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON holds it: paths and other objects as their ``str``, tuples as lists."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def checkout() -> dict[str, Any]:
