@@ -24,8 +24,11 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+
+from st_glot.utils.provenance import provenance
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -156,11 +159,18 @@ def comma_ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
-def write_results(name: str, payload: dict[str, object]) -> Path:
-    """Write ``benchmarks/results/<name>.json`` and return its path."""
+def write_results(name: str, payload: dict[str, object], **provenance_of: Any) -> Path:
+    """Write ``benchmarks/results/<name>.json`` and return its path.
+
+    The file holds ``machine``, ``payload`` and ``provenance``: :func:`st_glot.utils.provenance.provenance`
+    of ``provenance_of`` (``configuration``, ``data``; ``device`` defaults to ``"cpu"``).
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n", encoding="utf-8")
+    block = provenance(**{"device": "cpu", **provenance_of})
+    path.write_text(
+        json.dumps({"machine": machine(), **payload, "provenance": block}, indent=2) + "\n", encoding="utf-8"
+    )
     return path
 
 

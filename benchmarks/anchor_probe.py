@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,10 +28,11 @@ from datasets import Dataset
 from scipy.stats import spearmanr
 from sentence_transformers.base.modules import Transformer
 
-from st_glot.evaluation.generalisation import GENRES, ProtocolData, load_protocol_data, roc_auc
-from st_glot.models.backbones import load_backbone
+from st_glot.evaluation.generalisation import GENRES, ProtocolData, load_protocol_data, protocol_sources, roc_auc
+from st_glot.models.backbones import backbone_label, load_backbone
 from st_glot.models.factory import default_anchor, make_model
 from st_glot.training.fit import cached_encoder
+from st_glot.utils.provenance import describe_backbone, describe_method, provenance
 
 PAIR_COLUMNS = ("sentence1", "sentence2")
 #: The scored columns, in table order.
@@ -101,6 +103,18 @@ def probe_setup(description: str) -> tuple[argparse.Namespace, Transformer, Prot
     return args, backbone, data, protocol_texts(data)
 
 
+def probe_provenance(args: argparse.Namespace, backbone: Transformer, methods: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`st_glot.utils.provenance.provenance` block of a probe's results: its options, backbone,
+    ``methods`` (``{name: (pooler, backbone it reads)}``, empty when the probe pools by hand) and data."""
+    configuration = {
+        "settings": vars(args),
+        "backbone": describe_backbone(backbone, args.backbone, backbone_label(args.backbone)),
+        "methods": {name: describe_method(pooler, reads) for name, (pooler, reads) in methods.items()},
+    }
+    device = str(next(backbone.parameters()).device)
+    return provenance(configuration=configuration, data=protocol_sources(args.data_dir, banking77=False), device=device)
+
+
 def main() -> None:
     args, backbone, data, texts = probe_setup(__doc__.splitlines()[0])
     method = "prompteol" if default_anchor(backbone) == "last" else "mean"
@@ -113,7 +127,9 @@ def main() -> None:
         row[name] = {k: float(v[0]) for k, v in probe_scores(vectors, data, standardised).items()}
     label = args.backbone or "minilm"
     path = RESULTS / "generalisation" / f"anchor-probe-{label}.json"
-    path.write_text(json.dumps({"backbone": label, "dtype": args.backbone_dtype, "rows": row}, indent=2))
+    block = probe_provenance(args, backbone, {method: (model[1], model[0])})
+    payload = {"backbone": label, "dtype": args.backbone_dtype, "rows": row, "provenance": block}
+    path.write_text(json.dumps(payload, indent=2))
     print("| method | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS))
     for name, scores in row.items():
         print(f"| {name} | " + " | ".join(f"{scores[c]:.2f}" for c in COLUMNS) + " |")

@@ -84,7 +84,10 @@ def main() -> None:
     for row in rows:
         row["speedup"] = rows[0]["seconds"] / row["seconds"]
     print_table(rows, ["processes", "threads_each", "texts", "seconds", "speedup"])
-    print(f"wrote {write_results('cache_processes', {'rows': rows})}")
+    from st_glot.evaluation.tasks import task_sources
+
+    options = {"configuration": {"settings": vars(args)}, "data": task_sources("stsb", args.data_dir)}
+    print(f"wrote {write_results('cache_processes', {'rows': rows}, **options)}")
 
 
 if __name__ == "__main__":

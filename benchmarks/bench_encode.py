@@ -22,6 +22,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot import GLOTPooling, default_backbone_path
+from st_glot.utils.provenance import describe_backbone, describe_method, generated_source
 
 
 def sentences(count: int, seed: int = 0) -> list[str]:
@@ -72,6 +73,12 @@ def main() -> None:
             "rows": rows,
             "glot_over_mean": ratio,
         },
+        configuration={
+            "settings": vars(args),
+            "backbone": describe_backbone(backbone, None, "all-MiniLM-L6-v2"),
+            "methods": {name: describe_method(model[1], backbone) for name, model in models.items()},
+        },
+        data=[generated_source("benchmarks/bench_encode.py:sentences", count=args.count, seed=0)],
     )
 
 

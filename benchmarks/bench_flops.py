@@ -106,7 +106,9 @@ def main() -> None:
     rows.append(measure(anisotropic_states(32, 128, 2048), args.repeats))
     columns = ["B", "L", "d", "step_ms", "step_gflop", "achieved_gflops", "matmul_gflops", "utilisation"]
     print_table(rows, columns)
-    write_results("flops", {"threads": args.threads, "rows": rows, "headline": rows[0]})
+    write_results(
+        "flops", {"threads": args.threads, "rows": rows, "headline": rows[0]}, configuration={"settings": vars(args)}
+    )
 
 
 if __name__ == "__main__":

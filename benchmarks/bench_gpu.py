@@ -43,6 +43,7 @@ from _common import RESULTS, anisotropic_states, machine, print_table
 from st_glot import GLOTPooling
 from st_glot.nn.graph import build_token_graph
 from st_glot.utils.io import atomic_write_bytes
+from st_glot.utils.provenance import describe_method, provenance
 
 #: The paper's GLOT training step on Mistral-7B (project page), milliseconds.
 PAPER_STEP_MS = 13.4
@@ -184,6 +185,13 @@ def main() -> None:
         "paper_step_ms": PAPER_STEP_MS,
         "results": rows + failed,
         "tests": test_counts(args.junit, args.tests_exit_code),
+        "provenance": provenance(
+            configuration={
+                "settings": vars(args),
+                "methods": {"glot": describe_method(GLOTPooling(d, **RECOMMENDED), preset="recommended")},
+            },
+            device=str(device),
+        ),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.output, (json.dumps(payload, indent=2) + "\n").encode())

@@ -95,7 +95,8 @@ def main() -> None:
                 rows.append(run_cell(B, L, tau, backend, args.limit_gib, args.threads))
                 print(rows[-1], flush=True)
     print_table(rows, ["B", "L", "tau", "backend", "path", "group", "seconds", "peak_gib", "pooler_gib", "error"])
-    write_results("long", {"threads": args.threads, "limit_gib": args.limit_gib, "rows": rows})
+    payload = {"threads": args.threads, "limit_gib": args.limit_gib, "rows": rows}
+    write_results("long", payload, configuration={"settings": vars(args)})
 
 
 if __name__ == "__main__":

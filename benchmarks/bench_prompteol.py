@@ -26,6 +26,7 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 from st_glot.evaluation.tasks import read_sts_pairs
 from st_glot.models.backbones import backbone_label, load_backbone
 from st_glot.models.factory import make_model
+from st_glot.utils.provenance import describe_backbone, file_source, provenance
 from st_glot.utils.templates import resolve_template
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -53,11 +54,15 @@ def main() -> None:
     args = parser.parse_args()
 
     first, second, scores = read_sts_pairs(args.data)
+    data = file_source(args.data, len(scores))
     first, second, scores = first[: args.pairs], second[: args.pairs], scores[: args.pairs]
     texts = list(dict.fromkeys(first + second))
-    rows = []
+    rows, backbones = [], {}
     for template in (None, resolve_template(args.template)):
         backbone = load_backbone(args.backbone, template=template)
+        backbones["plain" if template is None else "templated"] = describe_backbone(
+            backbone, args.backbone, backbone_label(args.backbone)
+        )
         dim = backbone.get_embedding_dimension()
         model = make_model(backbone, Pooling(dim, pooling_mode="mean"), normalize=False, device="cpu")
         poolers = {"mean": Pooling(dim, pooling_mode="mean"), "last token": Pooling(dim, pooling_mode="lasttoken")}
@@ -84,7 +89,8 @@ def main() -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"prompteol_{label}_{args.pairs}pairs.json"
     settings = {**vars(args), "texts": len(texts), "template_text": resolve_template(args.template)}
-    path.write_text(json.dumps({"settings": settings, "rows": rows}, indent=2) + "\n")
+    block = provenance(configuration={"settings": settings, "backbones": backbones}, data=[data], device="cpu")
+    path.write_text(json.dumps({"settings": settings, "rows": rows, "provenance": block}, indent=2) + "\n")
     print(f"wrote {path}")
 
 

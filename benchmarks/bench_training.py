@@ -32,6 +32,7 @@ import json
 import os
 import pstats
 import tempfile
+from typing import Any
 
 import torch
 from _common import RESULTS, print_table, time_side_by_side, write_results
@@ -41,7 +42,7 @@ from sentence_transformers.sentence_transformer.losses import CoSENTLoss
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot import GLOTPooling
-from st_glot.evaluation.tasks import load_task
+from st_glot.evaluation.tasks import load_task, task_sources
 from st_glot.models.backbones import load_backbone
 from st_glot.models.factory import make_model, make_pooler
 from st_glot.training.cache import TokenStateCache
@@ -212,9 +213,10 @@ def profile_epoch(name: str, data_dir: str, cache_root: str, rows: int | None = 
     return parts
 
 
-def write_profile(profiles: dict[str, dict[str, float]]) -> None:
+def write_profile(profiles: dict[str, dict[str, float]], **provenance_of: Any) -> None:
     """``results/training_profile.md`` (a table per backbone) and ``training_profile.json``; backbones
-    profiled before and not in ``profiles`` are kept."""
+    profiled before and not in ``profiles`` are kept (``provenance_of``: :func:`_common.write_results`'s,
+    describing this run)."""
     previous = RESULTS / "training_profile.json"
     if previous.exists():
         profiles = {**json.loads(previous.read_text(encoding="utf-8"))["profiles"], **profiles}
@@ -243,7 +245,7 @@ def write_profile(profiles: dict[str, dict[str, float]]) -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     (RESULTS / "training_profile.md").write_text(text, encoding="utf-8")
-    write_results("training_profile", {"profiles": profiles})
+    write_results("training_profile", {"profiles": profiles}, **provenance_of)
 
 
 def main() -> None:
@@ -258,11 +260,13 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None, help="token-state cache for --profile (default: a temporary one)")
     parser.add_argument("--profile-rows", type=int, default=None, help="STS-B train pairs for --profile (default all)")
     args = parser.parse_args()
+    provenance_of = {"configuration": {"settings": vars(args)}, "data": task_sources("stsb", args.data_dir)}
     if args.profile:
         with tempfile.TemporaryDirectory() as scratch:
             root = args.cache_dir or scratch
             names = args.backbones.split(",")
-            write_profile({name: profile_epoch(name, args.data_dir, root, args.profile_rows) for name in names})
+            profiles = {name: profile_epoch(name, args.data_dir, root, args.profile_rows) for name in names}
+            write_profile(profiles, **provenance_of)
         return
     steps_per_epoch = -(-5749 // 32)
     rows, payload = [], {"steps_per_epoch": steps_per_epoch}
@@ -293,7 +297,7 @@ def main() -> None:
         f"STS-B dev Spearman: GLOT (frozen MiniLM, {args.epochs} epochs) {quality['glot_dev_spearman']:.4f} vs "
         f"untrained mean pooling {quality['mean_untrained_dev_spearman']:.4f}"
     )
-    print(f"wrote {write_results('training', payload)}")
+    print(f"wrote {write_results('training', payload, **provenance_of)}")
 
 
 if __name__ == "__main__":

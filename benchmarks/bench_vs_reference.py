@@ -68,6 +68,7 @@ from torch_geometric.nn import GATConv
 from torch_geometric.utils import dense_to_sparse, scatter, softmax
 
 from st_glot import GLOTPooling
+from st_glot.evaluation.tasks import task_sources
 
 
 class ReferenceGLOT(nn.Module):
@@ -337,6 +338,8 @@ def main_real(args: argparse.Namespace) -> None:
             "matmul_gflops": matmul / 1e9,
             "rows": rows,
         },
+        configuration={"settings": vars(args)},
+        data=[source for task in ("stsb", "sst2") for source in task_sources(task, args.data_dir)],
     )
 
 
@@ -395,6 +398,7 @@ def main() -> None:
             "rows": rows,
             "worst_speedup": worst,
         },
+        configuration={"settings": vars(args)},
     )
 
 

@@ -22,11 +22,12 @@ from _common import RESULTS
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import matthews_corrcoef
 
-from st_glot.evaluation.tasks import load_task
+from st_glot.evaluation.tasks import load_task, task_sources
 from st_glot.evaluation.tuning import carve_validation
-from st_glot.models.backbones import load_backbone
+from st_glot.models.backbones import backbone_label, load_backbone
 from st_glot.models.factory import make_model
 from st_glot.training.fit import cached_encoder
+from st_glot.utils.provenance import describe_backbone, describe_method, provenance
 
 C_GRID = (0.001, 0.01, 0.1, 1.0)
 
@@ -49,9 +50,10 @@ def main() -> None:
     methods = args.methods.split(",") if args.methods else ["mean", "prompteol" if args.backbone else "cls"]
     train, dev = load_task("cola", args.data_dir)
     rest, held = carve_validation(train, 0.1, seed=0, stratify=True)
-    rows = []
+    rows, poolers = [], {}
     for method in methods:
         model = make_model(backbone, method, normalize=False)
+        poolers[method] = describe_method(model[1], model[0])
         encoder = cached_encoder(model, [*train["text"], *dev["text"]], show_progress_bar=True)
         x = {name: encoder.encode(d["text"], batch_size=64) for name, d in (("rest", rest), ("held", held))}
         x["train"], x["dev"] = encoder.encode(train["text"], batch_size=64), encoder.encode(dev["text"], batch_size=64)
@@ -78,6 +80,15 @@ def main() -> None:
         "majority_rate": majority,
         "majority_mcc": 0.0,
         "rows": rows,
+        "provenance": provenance(
+            configuration={
+                "settings": vars(args),
+                "backbone": describe_backbone(backbone, args.backbone, backbone_label(args.backbone)),
+                "methods": poolers,
+            },
+            data=task_sources("cola", args.data_dir),
+            device=str(next(backbone.parameters()).device),
+        ),
     }
     path = RESULTS / "glue" / f"cola-probe-{label}.json"
     path.write_text(json.dumps(payload, indent=2))

@@ -21,7 +21,7 @@ import warnings
 
 import torch
 from _common import RESULTS
-from anchor_probe import COLUMNS, probe_scores, probe_setup
+from anchor_probe import COLUMNS, probe_provenance, probe_scores, probe_setup
 from scipy.stats import ConstantInputWarning
 from sentence_transformers.base.modules import Transformer
 from tqdm.auto import tqdm
@@ -72,6 +72,7 @@ def main() -> None:
     label = args.backbone or "minilm"
     path = RESULTS / "generalisation" / f"layer-probe-{label}.json"
     record = {"backbone": label, "dtype": args.backbone_dtype, "layers": summary.shape[1] - 1, "rows": rows}
+    record["provenance"] = probe_provenance(args, backbone, {})
     path.write_text(json.dumps(record, indent=2))
     for name, scores in rows.items():
         print(f"\n{name}\n| layer | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS))

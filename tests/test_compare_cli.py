@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from datetime import datetime, timezone
 
 import pytest
+from provenance_checks import check_provenance, record_poolers
 
 from st_glot.cli.main import main
 from st_glot.evaluation.user_compare import winner
@@ -83,18 +85,23 @@ def _check_results(out, methods: list[str], seeds: list[int], metric: str, stdou
     return results
 
 
-def test_pairs_score_csv_over_two_seeds(tiny_bert_dir, tmp_path, capsys):
+def test_pairs_score_csv_over_two_seeds(tiny_bert_dir, tmp_path, capsys, monkeypatch):
     rows = [f"the cat sat {WORDS[i % 8]},a dog sat {WORDS[i % 5]},{(i % 6) * 0.8:.1f}\n" for i in range(24)]
     (tmp_path / "train.csv").write_text("sentence1,sentence2,score\n" + "".join(rows))
     (tmp_path / "dev.csv").write_text("sentence1,sentence2,score\n" + "".join(rows[:12]))
-    argv = _argv(tiny_bert_dir, tmp_path, tmp_path / "train.csv", tmp_path / "dev.csv")
-    assert main([*argv, "--pooling", "glot,mean,max", "--seeds", "0,1"]) == 0
+    argv = [*_argv(tiny_bert_dir, tmp_path, tmp_path / "train.csv", tmp_path / "dev.csv"), "--pooling", "glot,mean,max"]
+    argv += ["--seeds", "0,1"]
+    trained, since = record_poolers(monkeypatch), datetime.now(timezone.utc)
+    assert main(argv) == 0
     stdout = capsys.readouterr().out
     assert "task type pairs-score (detected); columns sentence1, sentence2 → score; 24 train and 12 eval" in stdout
     results = _check_results(tmp_path / "out", ["glot", "mean", "max"], [0, 1], "spearman", stdout)
     assert results["task_type"] == "pairs-score"
     assert results["glot_config"]["hidden_dim"] == 8
     assert len(results["records"]) == 6
+    files = {tmp_path / "train.csv": 24, tmp_path / "dev.csv": 12}
+    training = {"loss": "cosent", "epochs": 1, "batch_size": 8, "seeds": [0, 1], "lr_grid": None}
+    check_provenance(results["provenance"], argv, tiny_bert_dir, trained, files, training, since)
     assert all(-100 <= r["score"] <= 100 for r in results["records"])
 
 

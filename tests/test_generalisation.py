@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from provenance_checks import check_provenance, record_poolers
 
 from st_glot.cli.main import main
 from st_glot.evaluation.generalisation import GENRES, format_table, load_protocol_data, roc_auc, summarise
@@ -82,9 +84,10 @@ def test_summary_averages_genres_per_seed_first():
     assert table.splitlines()[-1] == "| glot − best other |  |  |  |  | +3.00 |"  # only stsb has other methods
 
 
-def test_generalisation_command(tiny_bert_dir, tmp_path):
+def test_generalisation_command(tiny_bert_dir, tmp_path, monkeypatch):
     data = _data(tmp_path / "data")
     out = tmp_path / "out"
+    trained, since = record_poolers(monkeypatch), datetime.now(timezone.utc)
     argv = ["generalisation", "--data-dir", str(data), "--backbone", tiny_bert_dir, "--pooling", "glot,mean"]
     argv += ["--seeds", "0,1", "--epochs", "1", "--batch-size", "8", "--hidden-dim", "8", "--quiet"]
     argv += ["--banking77-limit", "6"]  # a sample: every seed is scored on the same one
@@ -100,3 +103,10 @@ def test_generalisation_command(tiny_bert_dir, tmp_path):
     untrained = {r["measurement"]: r["score"] for r in payload["records"] if r["method"] == "mean (untrained)"}
     assert untrained["stsb"] == pytest.approx(untrained["mnrl:stsb"])  # the same model scored twice
     assert "| glot |" in (out / "results.md").read_text()
+    files = {data / "stsb" / "sts-train.csv": 36, data / "stsb" / "sts-dev.csv": 18}
+    files.update({data / "mrpc" / f: n for f, n in (("msr-para-train.tsv", 12), ("msr-para-val.tsv", 4))})
+    files.update({data / "mrpc" / "msr-para-test.tsv": 10, data / "banking77" / "train.csv": 16})
+    files.update({data / "banking77" / "test.csv": 8, data / "banking77" / "categories.json": 2})
+    losses = {m: "mnrl" if m.startswith("mnrl:") else "cosent" for m in measurements}
+    training = {"loss": losses, "epochs": 1, "batch_size": 8, "seeds": [0, 1], "learning_rate": 2e-4}
+    check_provenance(payload["provenance"], argv, tiny_bert_dir, trained, files, training, since)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
+from provenance_checks import check_provenance, record_poolers
 
 from st_glot.cli.main import main
 from st_glot.evaluation.glue import format_table
 
 
-def test_glue_command(tiny_bert_dir, tmp_path):
+def test_glue_command(tiny_bert_dir, tmp_path, monkeypatch):
     data = tmp_path / "data"
     (data / "stsb").mkdir(parents=True)
     words = ["red", "blue", "green", "fox", "mat", "box", "keys"]
@@ -26,38 +28,42 @@ def test_glue_command(tiny_bert_dir, tmp_path):
     (data / "cola" / "test_idd.tsv").write_text("x\ty\nthe cat sat\t1\nsat cat the\t0\n")
     (data / "cola" / "test_ood.tsv").write_text("x\ty\nthe dog sat\t1\n")
     out = tmp_path / "out"
-    code = main(
-        [
-            "glue",
-            "--task",
-            "stsb,cola",
-            "--pooling",
-            "glot,mean",
-            "--backbone",
-            tiny_bert_dir,
-            "--data-dir",
-            str(data),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "8",
-            "--hidden-dim",
-            "8",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--output",
-            str(out),
-            "--paper-backbone",
-            "BERT-base",
-        ]
-    )
-    assert code == 0
-    records = json.loads((out / "results.json").read_text())["records"]
+    trained, since = record_poolers(monkeypatch), datetime.now(timezone.utc)
+    argv = [
+        "glue",
+        "--task",
+        "stsb,cola",
+        "--pooling",
+        "glot,mean",
+        "--backbone",
+        tiny_bert_dir,
+        "--data-dir",
+        str(data),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--hidden-dim",
+        "8",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--output",
+        str(out),
+        "--paper-backbone",
+        "BERT-base",
+    ]
+    assert main(argv) == 0
+    payload = json.loads((out / "results.json").read_text())
+    records = payload["records"]
     assert {r["seed"] for r in records if r["method"] != "mean (untrained)"} == {0}
     got = {(r["task"], r["method"]) for r in records}
     assert got == {("stsb", "glot"), ("stsb", "mean"), ("stsb", "mean (untrained)"), ("cola", "glot"), ("cola", "mean")}
     assert all(-100 <= r["score"] <= 100 for r in records)
     assert "| paper BERT-base glot | 83.86 | 47.49 |" in (out / "results.md").read_text()
+    files = {data / "stsb" / "sts-train.csv": 24, data / "stsb" / "sts-dev.csv": 12, data / "cola" / "train.tsv": 24}
+    files.update({data / "cola" / "test_idd.tsv": 2, data / "cola" / "test_ood.tsv": 1})
+    training = {"loss": {"stsb": "cosine", "cola": "classification"}, "epochs": 1, "batch_size": 8, "seeds": [0]}
+    check_provenance(payload["provenance"], argv, tiny_bert_dir, trained, files, training, since)
 
 
 def test_unknown_task_is_rejected(capsys):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
+from provenance_checks import check_provenance, record_poolers
 from transformers import BertTokenizerFast
 
 from st_glot.cli.main import main
@@ -75,34 +77,33 @@ def test_summary_and_table():
     assert {k: v["mean"] for k, v in summarise(close)["glot"].items()} == {"0.21": 0.8, "0.24": 0.6}  # kept apart
 
 
-def test_stress_test_command(tiny_bert_dir, tmp_path, capfd):
+def test_stress_test_command(tiny_bert_dir, tmp_path, capfd, monkeypatch):
     out = tmp_path / "out"
-    code = main(
-        [
-            "stress-test",
-            "--backbone",
-            tiny_bert_dir,
-            "--ratios",
-            "0.5",
-            "--methods",
-            "glot,mean,cls",
-            "--train-size",
-            "64",
-            "--eval-size",
-            "32",
-            "--epochs",
-            "1",
-            "--hidden-dim",
-            "8",
-            "--output",
-            str(out),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--explain",
-            "2",
-        ]
-    )
-    assert code == 0
+    trained, since = record_poolers(monkeypatch), datetime.now(timezone.utc)
+    argv = [
+        "stress-test",
+        "--backbone",
+        tiny_bert_dir,
+        "--ratios",
+        "0.5",
+        "--methods",
+        "glot,mean,cls",
+        "--train-size",
+        "64",
+        "--eval-size",
+        "32",
+        "--epochs",
+        "1",
+        "--hidden-dim",
+        "8",
+        "--output",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--explain",
+        "2",
+    ]
+    assert main(argv) == 0
     bars = {line.split(":")[0] for line in capfd.readouterr().err.replace("\r", "\n").splitlines() if "100%|" in line}
     assert {f"Training {m} (ratio 0.5, seed 0)" for m in ("glot", "mean", "cls")} <= bars  # which run each bar is
     results = json.loads((out / "results.json").read_text())
@@ -118,6 +119,20 @@ def test_stress_test_command(tiny_bert_dir, tmp_path, capfd):
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in results["records"])
     assert (out / "accuracy.png").stat().st_size > 10_000
     assert len(list((out / "explanations").glob("*.png"))) == 2
+    block = results["provenance"]
+    training = {"loss": "classification", "learning_rate": 1e-3, "epochs": 1, "batch_size": 32, "seeds": [0]}
+    check_provenance(block, argv, tiny_bert_dir, trained, {}, training, since)
+    assert block["data"] == [
+        {
+            "generated": "st_glot.evaluation.stress.data",
+            "generator": "balanced",
+            "ratios": [0.5],
+            "train_size": 64,
+            "eval_size": 32,
+            "seeds": [0],
+        }
+    ]
+    assert block["configuration"]["methods"]["glot"]["preset"] == "recommended"
 
 
 def test_backbone_label_names_result_tables():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
 import torch
+from provenance_checks import check_provenance
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 
@@ -14,6 +16,7 @@ from st_glot.cli.main import main
 from st_glot.models.backbones import load_backbone, smollm2_path
 from st_glot.models.factory import make_model, make_pooler
 from st_glot.training.heads import load_head
+from st_glot.utils.templates import PROMPTEOL_TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +151,25 @@ def _train(backbone: str, tmp_path, out, *extra: str, task: str = "sst2", data: 
             *extra,
         ]
     )
+
+
+def test_summary_records_how_the_model_was_made(tiny_llama_dir, tmp_path):
+    data, out = _sst2_folder(tmp_path / "data"), tmp_path / "out"
+    argv = ["train", "--task", "sst2", "--data-dir", data, "--output", str(out), "--backbone", tiny_llama_dir]
+    argv += ["--hidden-dim", "8", "--epochs", "1", "--batch-size", "8", "--seed", "3", "--quiet"]
+    argv += ["--cache-dir", str(tmp_path / "cache")]
+    since = datetime.now(timezone.utc)
+    assert main(argv) == 0
+    block = json.loads((out / "st_glot_training.json").read_text())["provenance"]
+    model = SentenceTransformer(str(out), trust_remote_code=True, device="cpu")
+    files = {tmp_path / "data" / "sst2" / "train.tsv": 24, tmp_path / "data" / "sst2" / "dev.tsv": 8}
+    training = {"loss": "classification", "learning_rate": 2e-4, "epochs": 1, "batch_size": 8, "seeds": [3]}
+    check_provenance(block, argv, tiny_llama_dir, [("glot", model[1])], files, training, since)
+    # --anchor auto on a decoder reading PromptEOL's template (the default --template auto) resolves to "last"
+    glot = block["configuration"]["methods"]["glot"]
+    assert glot["options"]["anchor"] == model[1].anchor == "last"
+    assert glot["preset"] == "recommended"
+    assert glot["template"] == block["configuration"]["backbone"]["template"] == model[0].template == PROMPTEOL_TEMPLATE
 
 
 def _weights(folder) -> dict[str, torch.Tensor]:

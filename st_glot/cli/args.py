@@ -107,6 +107,62 @@ def add_glot_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The options as given (every parsed option), for a results file's ``settings``."""
+    return {k: v for k, v in vars(args).items() if k not in ("func", "command_line")}
+
+
+def run_provenance(
+    args: argparse.Namespace,
+    backbone: Any,
+    poolers: dict[str, Any],
+    loss: str | dict[str, str],
+    data: list[dict[str, Any]],
+    glot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``provenance`` block (:func:`st_glot.utils.provenance.provenance`) of a command's results.
+
+    Args:
+        args: the parsed options: backbone, training (``--lr``, ``--epochs``, ``--seed(s)`` …) and ``command_line``.
+        backbone: the loaded backbone.
+        poolers: each method's pooler as trained (``(pooler, backbone it reads)``), or None to describe the
+            one :func:`~st_glot.models.factory.make_pooler` builds for it with ``glot``'s options.
+        loss: the training loss, or one per task.
+        data: the inputs' provenance (e.g. :func:`st_glot.evaluation.tasks.task_sources`).
+        glot: GLOT's options (default :func:`glot_kwargs`), with ``preset``.
+    """
+    from st_glot.models.backbones import backbone_label
+    from st_glot.models.factory import make_pooler, method_backbone
+    from st_glot.utils.provenance import describe_backbone, describe_method, provenance
+
+    glot = glot_kwargs(args) if glot is None else glot
+    methods = {}
+    for method, built in poolers.items():
+        kwargs = glot if method == "glot" else {}
+        pooler, reads = built or (make_pooler(method, backbone, **kwargs), method_backbone(method, backbone))
+        methods[method] = describe_method(pooler, reads, kwargs.get("preset"))
+    seeds = args.seeds if hasattr(args, "seeds") else [args.seed]
+    training = {
+        "loss": loss,
+        "learning_rate": args.lr,
+        "lr_grid": getattr(args, "lr_grid", None),
+        "validation_fraction": getattr(args, "validation_fraction", None) if getattr(args, "lr_grid", None) else None,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "weight_decay": getattr(args, "weight_decay", 0.0),
+        "seeds": list(seeds),
+        "group_by_length": args.group_by_length,
+        "cache_dtype": args.cache_dtype,
+    }
+    configuration = {
+        "backbone": describe_backbone(backbone, args.backbone, backbone_label(args.backbone, args.gguf_file)),
+        "methods": methods,
+        "training": training,
+    }
+    device = str(next(backbone.parameters()).device)
+    return provenance(configuration=configuration, data=data, device=device, command=args.command_line)
+
+
 def glot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``preset`` plus the :class:`~st_glot.GLOTPooling` options given on the command line."""
     given = {name: getattr(args, name) for name in GLOT_OPTIONS if getattr(args, name) is not None}

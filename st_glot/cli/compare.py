@@ -35,6 +35,8 @@ from st_glot.cli.args import (
     fit_options,
     glot_kwargs,
     number,
+    run_provenance,
+    settings,
 )
 from st_glot.evaluation.user_data import TASK_TYPES
 from st_glot.utils.choices import POOLINGS
@@ -153,9 +155,11 @@ def run(args: argparse.Namespace) -> int:
         ):
             records.append(record)
             print(f"seed {record['seed']}  {record['method']:8s} {metric} {record['score']:.2f}", flush=True)
-        settings = {k: v for k, v in vars(args).items() if k != "func"}
         label = backbone_label(args.backbone, args.gguf_file)
-        _, best, table = write_results(output, task, label, records, settings, time.perf_counter() - start, tunings)
+        loss = TASK_TYPES[task.task_type].loss
+        origin = run_provenance(args, backbone, dict.fromkeys(args.pooling), loss, list(task.origins))
+        seconds = time.perf_counter() - start
+        _, best, table = write_results(output, task, label, records, settings(args), seconds, tunings, origin)
     print()
     print(table)
     print(f"\n{best['line']}")

@@ -27,6 +27,8 @@ from st_glot.cli.args import (
     fit_options,
     glot_kwargs,
     number,
+    run_provenance,
+    settings,
 )
 from st_glot.utils.choices import POOLINGS
 
@@ -57,7 +59,14 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the output folder and data, load the backbone, run the protocol; write the results folder whole."""
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.generalisation import format_table, load_protocol_data, run_protocol, summarise
+    from st_glot.evaluation.generalisation import (
+        MEASUREMENT_LOSSES,
+        format_table,
+        load_protocol_data,
+        protocol_sources,
+        run_protocol,
+        summarise,
+    )
     from st_glot.models.backbones import backbone_label, load_backbone
     from st_glot.utils.io import atomic_output_dir
 
@@ -83,14 +92,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"{record['measurement']:16s} {record['method']:22s} seed {record['seed']}  {record['score']:.2f}")
         table = format_table(records)
         label = backbone_label(args.backbone, args.gguf_file)
-        settings = {k: v for k, v in vars(args).items() if k != "func"}
         summary = {m: {k: list(v) for k, v in per.items()} for m, per in summarise(records).items()}
         payload = {
             "backbone": label,
-            "settings": settings,
+            "settings": settings(args),
             "seconds": round(time.perf_counter() - start, 1),
             "summary": summary,
             "records": records,
+            "provenance": run_provenance(
+                args,
+                backbone,
+                dict.fromkeys(args.pooling),
+                MEASUREMENT_LOSSES,
+                protocol_sources(args.data_dir, banking77=not args.no_banking77),
+            ),
         }
         with open(output / "results.json", "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=2)

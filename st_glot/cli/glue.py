@@ -18,6 +18,8 @@ from st_glot.cli.args import (
     fit_options,
     glot_kwargs,
     number,
+    run_provenance,
+    settings,
 )
 from st_glot.evaluation.tasks import GLUE_TASKS, PAPER_ROWS, TASKS
 from st_glot.utils.choices import PAPER_POOLINGS
@@ -60,7 +62,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the output folder and data, then train and score; results.json and results.md appear together."""
     from st_glot.cli.errors import user_errors
-    from st_glot.evaluation.tasks import load_task
+    from st_glot.evaluation.tasks import load_task, task_sources
     from st_glot.utils.io import atomic_output_dir
 
     with ExitStack() as stack:
@@ -96,14 +98,16 @@ def run(args: argparse.Namespace) -> int:
                 f"\n\nLearning rate and epochs chosen on a validation split ({args.validation_fraction:g} of train, "
             )
             table += f"seed {args.seeds[0]}), best validation score ×100 per rate:\n\n{format_tuning(tunings)}"
-        settings = {k: v for k, v in vars(args).items() if k != "func"}
+        losses = {task: TASKS[task].loss for task in args.task}
+        data_sources = [source for task in args.task for source in task_sources(task, args.data_dir)]
         with open(output / "results.json", "w", encoding="utf-8") as f:
             json.dump(
                 {
-                    "settings": settings,
+                    "settings": settings(args),
                     "seconds": round(time.perf_counter() - start, 1),
                     "records": records,
                     "tuning": {task: {m: vars(t) for m, t in per.items()} for task, per in tunings.items()},
+                    "provenance": run_provenance(args, backbone, dict.fromkeys(args.pooling), losses, data_sources),
                 },
                 f,
                 indent=2,

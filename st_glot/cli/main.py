@@ -127,10 +127,12 @@ def interrupted_message(interrupt: KeyboardInterrupt) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``st-glot`` with ``argv`` (default: the process's); return the exit status."""
+    command_line = list(sys.argv) if argv is None else ["st-glot", *argv]
     argv = sys.argv[1:] if argv is None else argv
     try:
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)
+        args.command_line = command_line  # for the results' provenance
         if unknown:
             before = set(argv[: argv.index(args.command)])
             if before & set(unknown):

@@ -18,6 +18,7 @@ from st_glot.cli.args import (
     comma_list,
     glot_kwargs,
     number,
+    run_provenance,
 )
 from st_glot.cli.errors import user_errors
 from st_glot.evaluation.stress.data import DISTRACTOR_RATIOS, GENERATORS
@@ -106,6 +107,7 @@ def _run(args: argparse.Namespace, backbone, output: Path) -> None:
     from st_glot.evaluation.stress.run import StressTestConfig, format_table, run_stress_test, write_results
     from st_glot.explanations.write import write_explanations
     from st_glot.models.backbones import backbone_label
+    from st_glot.utils.provenance import generated_source
 
     config = StressTestConfig(
         ratios=args.ratios,
@@ -125,6 +127,15 @@ def _run(args: argparse.Namespace, backbone, output: Path) -> None:
     start = time.perf_counter()
     records, last = run_stress_test(backbone, config, progress=not args.quiet)
     glot_config = last["glot"][0][1].get_config_dict() if "glot" in last else None
+    data = generated_source(
+        "st_glot.evaluation.stress.data",
+        generator=config.generator,
+        ratios=list(config.ratios),
+        train_size=config.train_size,
+        eval_size=config.eval_size,
+        seeds=list(config.seeds),
+    )
+    poolers = {method: (model[1], model[0]) for method, (model, _) in last.items()}
     summary = write_results(
         str(output),
         config,
@@ -132,6 +143,7 @@ def _run(args: argparse.Namespace, backbone, output: Path) -> None:
         records,
         time.perf_counter() - start,
         glot_config,
+        run_provenance(args, backbone, poolers, "classification", [data], glot=config.glot),
     )
     if args.explain and "glot" in last:
         model, samples = last["glot"]

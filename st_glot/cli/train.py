@@ -13,9 +13,11 @@ from st_glot.cli.args import (
     fit_options,
     glot_kwargs,
     number,
+    run_provenance,
+    settings,
 )
 from st_glot.cli.errors import user_errors
-from st_glot.evaluation.tasks import TASKS, load_task
+from st_glot.evaluation.tasks import TASKS, load_task, task_sources
 from st_glot.utils.choices import LOSSES, POOLINGS
 from st_glot.utils.io import atomic_output_dir
 
@@ -124,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
             "train_seconds": round(result.train_seconds, 2),
             "texts_computed": result.texts_computed,
             "cache_dir": result.cache_dir,
-            "arguments": {k: v for k, v in vars(args).items() if k != "func"},
+            "arguments": settings(args),
+            "provenance": run_provenance(
+                args, backbone, {args.pooling: (model[1], model[0])}, loss, task_sources(args.task, args.data_dir)
+            ),
         }
         with open(output / SUMMARY_FILE, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)

@@ -37,7 +37,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.compare import compare_poolers, mean_and_std
-from st_glot.evaluation.tasks import load_task, read_sts_genres
+from st_glot.evaluation.tasks import load_task, read_sts_genres, task_sources
 from st_glot.models.factory import make_model
 from st_glot.training.fit import cached_encoder
 
@@ -59,6 +59,8 @@ MEASUREMENTS: tuple[str, ...] = (
     "mnrl:stsb",
     "mnrl:banking77",
 )
+#: The loss of the models each measurement scores (the untrained baselines aside).
+MEASUREMENT_LOSSES: dict[str, str] = {m: "mnrl" if m.startswith("mnrl:") else "cosent" for m in MEASUREMENTS}
 
 
 @dataclass
@@ -113,6 +115,17 @@ def load_protocol_data(data_dir: str, banking77: bool = True) -> ProtocolData:
     if banking is not None and not os.path.isdir(banking):
         raise FileNotFoundError(f"No folder {banking!r} for Banking77; give the data folder that holds banking77/.")
     return ProtocolData(stsb_train, stsb_dev, train_genres, dev_genres, mrpc_train, mrpc_test, banking)
+
+
+def protocol_sources(data_dir: str, banking77: bool = True) -> list[dict[str, Any]]:
+    """The provenance of the files :func:`load_protocol_data` reads (STS-B, MRPC) and, with ``banking77``,
+    of the Banking77 files the ``mnrl:banking77`` measurement reads: paths, SHA-256 and rows."""
+    from st_glot.evaluation.mteb_tasks import classification_sources
+
+    sources = task_sources("stsb", data_dir) + task_sources("mrpc", data_dir)
+    if banking77:
+        sources += classification_sources(os.path.join(os.path.expanduser(data_dir), "banking77"))
+    return sources
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
@@ -209,19 +222,17 @@ def run_protocol(
         for measurement, value in score(model, MEASUREMENTS):
             yield record(measurement, f"{method} (untrained)", None, value)
 
-    runs: list[tuple[Dataset, str, tuple[str, ...]]] = [
-        (data.without_genre(genre), "cosent", (f"logo:{genre}",)) for genre in GENRES
-    ]
-    runs.append((data.stsb_train, "cosent", ("stsb", "mrpc-zero-shot")))
-    runs.append((data.positive_pairs(), "mnrl", ("mnrl:stsb", "mnrl:banking77")))
+    runs: list[tuple[Dataset, tuple[str, ...]]] = [(data.without_genre(genre), (f"logo:{genre}",)) for genre in GENRES]
+    runs.append((data.stsb_train, ("stsb", "mrpc-zero-shot")))
+    runs.append((data.positive_pairs(), ("mnrl:stsb", "mnrl:banking77")))
     for seed in seeds:
-        for train, loss, measurements in runs:
+        for train, measurements in runs:
             for method, _, model in compare_poolers(
                 backbone,
                 train,
                 None,
                 methods,
-                loss=loss,
+                loss=MEASUREMENT_LOSSES[measurements[0]],
                 seed=seed,
                 glot_kwargs=glot_kwargs,
                 run_label=f"for {', '.join(measurements)}, seed {seed}",

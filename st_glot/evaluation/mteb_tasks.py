@@ -33,6 +33,7 @@ from sentence_transformers import SentenceTransformer
 
 from st_glot.evaluation.tasks import STS_SCORE_RANGE, read_categories, read_labelled, read_sts_pairs, sample_rows
 from st_glot.hub.identity import model_name
+from st_glot.utils.provenance import file_source
 
 __all__ = [
     "classification_task",
@@ -204,6 +205,18 @@ def _split_file(folder: str, stems: Sequence[str]) -> str:
         f"{folder}: no {' / '.join(stems)} file; a classification folder holds train.csv|tsv and one of "
         f"{[s + '.csv|tsv' for s in EVAL_STEMS]}."
     )
+
+
+def classification_sources(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """The provenance of the files :func:`classification_task_from_folder` reads: the train and eval files with
+    the rows read from each, and ``categories.json`` (with its number of names) when present."""
+    folder = os.fspath(folder)
+    paths = [_split_file(folder, ("train",)), _split_file(folder, EVAL_STEMS)]
+    sources = [file_source(path, len(read_labelled(path).texts)) for path in paths]
+    names = read_categories(folder)
+    if names is not None:
+        sources.append(file_source(os.path.join(folder, "categories.json"), len(names)))
+    return sources
 
 
 def classification_task_from_folder(

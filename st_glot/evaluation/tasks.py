@@ -19,11 +19,12 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from st_glot.utils.checks import check_choice
+from st_glot.utils.provenance import file_source, hub_source
 
 if TYPE_CHECKING:  # datasets loads when a task does, not when the command line lists the tasks
     from datasets import Dataset
@@ -168,16 +169,16 @@ def load_task(
         raise ValueError(f"limit must be a positive number of rows; got {limit!r}.")
     if data_dir is None:
         train, dev = _from_hub(TASKS[name])
-    elif name not in _LOCAL_READERS:
+    elif name not in LOCAL_FILES:
         raise ValueError(
-            f"Task {name!r} has no local reader; local files are read for {tuple(_LOCAL_READERS)}. "
+            f"Task {name!r} has no local reader; local files are read for {tuple(LOCAL_FILES)}. "
             "Drop --data-dir to load it from the Hugging Face Hub."
         )
     else:
         folder = os.path.join(os.path.expanduser(data_dir), name)
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"No folder {folder!r} for task {name!r}: --data-dir should hold {name}/.")
-        train, dev = _LOCAL_READERS[name](folder)
+        train, dev = _read_local(name, folder)
     splits = []
     for split, ds in (("train", train), ("eval", dev)):
         labels = ds["label"] if "label" in ds.column_names else None
@@ -371,52 +372,71 @@ def read_categories(folder: str | os.PathLike) -> list[str] | None:
     return names
 
 
-def _stsb(folder: str) -> tuple[Dataset, Dataset]:
-    def read(file: str) -> Dataset:
-        sentence1, sentence2, scores = read_sts_pairs(os.path.join(folder, file))
-        top = STS_SCORE_RANGE[1]
-        return _dataset({"sentence1": sentence1, "sentence2": sentence2, "score": [s / top for s in scores]})
-
-    return read("sts-train.csv"), read("sts-dev.csv")
+def _stsb_file(path: str, names: list[str] | None) -> dict[str, list]:
+    sentence1, sentence2, scores = read_sts_pairs(path)
+    top = STS_SCORE_RANGE[1]
+    return {"sentence1": sentence1, "sentence2": sentence2, "score": [s / top for s in scores]}
 
 
-def _single(train_files: list[str], eval_files: list[str]):
-    def reader(folder: str) -> tuple[Dataset, Dataset]:
-        names = read_categories(folder)
-
-        def read(files: list[str]) -> Dataset:
-            parts = [read_labelled(os.path.join(folder, file)) for file in files]
-            return _dataset(
-                {"text": [t for p in parts for t in p.texts], "label": [i for p in parts for i in p.ids(names)]}
-            )
-
-        return read(train_files), read(eval_files)
-
-    return reader
+def _labelled_file(path: str, names: list[str] | None) -> dict[str, list]:
+    rows = read_labelled(path)
+    return {"text": rows.texts, "label": rows.ids(names)}
 
 
-def _mrpc(folder: str) -> tuple[Dataset, Dataset]:
-    def read(files: list[str]) -> Dataset:
-        columns: dict[str, list] = {"sentence1": [], "sentence2": [], "label": []}
-        for file in files:
-            table = TableFile(os.path.join(folder, file))
-            s1, s2 = table.column(["#1 string"], "#1 String"), table.column(["#2 string"], "#2 String")
-            label = table.column(["quality"], "Quality")
-            columns["sentence1"] += table.cells(s1, "#1 String")
-            columns["sentence2"] += table.cells(s2, "#2 String")
-            columns["label"] += LabelledRows(table.path, [], table.cells(label, "Quality"), table.lines).ids()
-        return _dataset(columns)
-
-    return read(["msr-para-train.tsv", "msr-para-val.tsv"]), read(["msr-para-test.tsv"])
+def _mrpc_file(path: str, names: list[str] | None) -> dict[str, list]:
+    table = TableFile(path)
+    s1, s2 = table.column(["#1 string"], "#1 String"), table.column(["#2 string"], "#2 String")
+    label = table.column(["quality"], "Quality")
+    return {
+        "sentence1": table.cells(s1, "#1 String"),
+        "sentence2": table.cells(s2, "#2 String"),
+        "label": LabelledRows(table.path, [], table.cells(label, "Quality"), table.lines).ids(),
+    }
 
 
-_LOCAL_READERS = {
-    "stsb": _stsb,
-    "sst2": _single(["train.tsv"], ["dev.tsv"]),
-    "cola": _single(["train.tsv"], ["test_idd.tsv", "test_ood.tsv"]),
-    "mrpc": _mrpc,
-    "banking77": _single(["train.csv"], ["test.csv"]),
+#: The files of each task with a local reader, inside ``<data_dir>/<task>/``: ``(train files, eval files)``,
+#: each split the rows of its files in this order.
+LOCAL_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "stsb": (("sts-train.csv",), ("sts-dev.csv",)),
+    "sst2": (("train.tsv",), ("dev.tsv",)),
+    "cola": (("train.tsv",), ("test_idd.tsv", "test_ood.tsv")),
+    "mrpc": (("msr-para-train.tsv", "msr-para-val.tsv"), ("msr-para-test.tsv",)),
+    "banking77": (("train.csv",), ("test.csv",)),
 }
+#: The reader of one local file of a task (default: a text and a label column, :func:`read_labelled`);
+#: each takes the path and the class names of ``categories.json`` (or None) and returns the columns.
+_FILE_READERS = {"stsb": _stsb_file, "mrpc": _mrpc_file}
+
+
+def _read_local(name: str, folder: str) -> tuple[Dataset, Dataset]:
+    names = read_categories(folder)  # only the default reader uses them
+    reader = _FILE_READERS.get(name, _labelled_file)
+
+    def read(files: tuple[str, ...]) -> Dataset:
+        parts = [reader(os.path.join(folder, file), names) for file in files]
+        return _dataset({column: [v for part in parts for v in part[column]] for column in parts[0]})
+
+    train_files, eval_files = LOCAL_FILES[name]
+    return read(train_files), read(eval_files)
+
+
+def task_sources(name: str, data_dir: str | None = None) -> list[dict[str, Any]]:
+    """The provenance of task ``name``'s data as :func:`load_task` reads it: each local file with its SHA-256
+    and the rows its reader reads (and ``categories.json`` with its number of names), or the Hub dataset's
+    train and eval splits with their revision (:mod:`st_glot.utils.provenance`)."""
+    task = TASKS[name]
+    if data_dir is None:
+        return [hub_source(task.hub[0], task.hub[1], split) for split in ("train", task.hub_eval_split)]
+    folder = os.path.join(os.path.expanduser(data_dir), name)
+    names = read_categories(folder)
+    reader = _FILE_READERS.get(name, _labelled_file)
+    sources = []
+    for file in (*LOCAL_FILES[name][0], *LOCAL_FILES[name][1]):
+        path = os.path.join(folder, file)
+        sources.append(file_source(path, len(next(iter(reader(path, names).values())))))
+    if names is not None and reader is _labelled_file:
+        sources.append(file_source(os.path.join(folder, "categories.json"), len(names)))
+    return sources
 
 
 def _dataset(columns: dict[str, list]) -> Dataset:

@@ -203,13 +203,15 @@ def write_results(
     settings: dict[str, Any],
     seconds: float,
     tunings: dict[str, Tuning] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], str]:
     """Write ``results.json``, ``results.md`` and ``scores.png`` into ``folder``; return summary, winner, table.
 
     ``results.json`` holds ``backbone``, ``task_type``, ``metric``, the data (sources, rows,
     columns, classes), ``seeds``, ``settings`` (the options as given), ``glot_config``,
     ``seconds``, ``methods`` (:func:`summarise`), ``winner`` (:func:`winner`), ``tuning`` (per method, the
-    chosen learning rate and epochs and the validation curves; null without ``tunings``) and every record.
+    chosen learning rate and epochs and the validation curves; null without ``tunings``), every record and
+    ``provenance`` (the run's :func:`st_glot.utils.provenance.provenance` block).
     With ``tunings``, ``results.md`` and the returned table also show the choices.
     """
     metric = TASK_TYPES[task.task_type].metric
@@ -240,6 +242,7 @@ def write_results(
         "winner": best,
         "tuning": {method: vars(t) for method, t in tunings.items()} if tunings else None,
         "records": [{k: v for k, v in r.items() if k != "glot_config"} for r in records],
+        "provenance": provenance,
     }
     folder = os.fspath(folder)
     with open(os.path.join(folder, "results.json"), "w", encoding="utf-8") as f:

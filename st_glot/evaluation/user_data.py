@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from st_glot.evaluation.tasks import LABEL_HEADERS, TEXT_HEADERS, TableFile, sample_rows
 from st_glot.utils.checks import check_choice
+from st_glot.utils.provenance import file_source, hub_source
 
 if TYPE_CHECKING:  # datasets loads when data does, not when the command line is built
     from datasets import Dataset
@@ -99,6 +100,8 @@ class UserTask:
         classes: the class labels as written, a class id's position; empty for ``pairs-score``.
         sources: where train and eval came from (file path or Hub dataset).
         detected: True when the task type was inferred from the data.
+        origins: the provenance of train and eval (:mod:`st_glot.utils.provenance`): a file with its SHA-256
+            and the rows read from it, or the Hub dataset with its revision.
     """
 
     task_type: str
@@ -108,16 +111,20 @@ class UserTask:
     classes: list[str] = field(default_factory=list)
     sources: tuple[str, str] = ("", "")
     detected: bool = False
+    origins: tuple[dict[str, Any], ...] = ()
 
 
 class _Records:
     """Rows of the user's data as ``{column: value}`` dicts, each with its line number (row number for the Hub)."""
 
-    def __init__(self, source: str, header: list[str], rows: list[tuple[int, dict[str, Any]]], where: str) -> None:
+    def __init__(
+        self, source: str, header: list[str], rows: list[tuple[int, dict[str, Any]]], where: str, origin: dict
+    ) -> None:
         self.source = source
         self.header = header
         self.rows = rows
         self.where = where  # "line" for files, "row" for Hub datasets
+        self.origin = origin  # provenance: the file with its SHA-256 and rows, or the Hub dataset
 
     def find(self, names: Sequence[str]) -> str | None:
         """The first header name that equals one of ``names``, ignoring case."""
@@ -204,7 +211,7 @@ def _read_table(path: str) -> _Records:
     """A CSV/TSV file with a header line; its column names lower-cased."""
     table = TableFile(path)
     rows = [(line, dict(zip(table.header, cells))) for line, cells in table.rows]
-    return _Records(path, table.header, rows, "line")
+    return _Records(path, table.header, rows, "line", file_source(path, len(rows)))
 
 
 def _read_jsonl(path: str) -> _Records:
@@ -221,7 +228,7 @@ def _read_jsonl(path: str) -> _Records:
                 raise ValueError(f"{path}, line {line_number}: expected a JSON object, got {type(row).__name__}.")
             header.update(dict.fromkeys(row))
             rows.append((line_number, row))
-    return _Records(path, list(header), rows, "line")
+    return _Records(path, list(header), rows, "line", file_source(path, len(rows)))
 
 
 def _read_hub(source: str, split: str) -> _Records:
@@ -238,7 +245,8 @@ def _read_hub(source: str, split: str) -> _Records:
         ) from error
     label = f"{name}{':' + config if config else ''}@{split}"
     header = list(dataset.column_names)
-    return _Records(label, header, list(enumerate(dataset.to_list(), start=1)), "row")
+    rows = list(enumerate(dataset.to_list(), start=1))
+    return _Records(label, header, rows, "row", {**hub_source(name, config or None, split), "rows": len(rows)})
 
 
 def find_columns(
@@ -400,6 +408,7 @@ def load_user_task(
         classes=classes or [],
         sources=(train_records.source, eval_records.source),
         detected=detected,
+        origins=(train_records.origin, eval_records.origin),
     )
 
 

@@ -190,11 +190,13 @@ def write_results(
     records: list[dict[str, Any]],
     seconds: float,
     glot_config: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict:
     """Write ``results.json``, ``results.md`` and ``accuracy.png``; return the summary.
 
     ``glot_config`` is the trained GLOT pooler's full configuration (every option resolved from
-    the preset), stored beside ``config``, which holds the options as given.
+    the preset), stored beside ``config``, which holds the options as given; ``provenance`` is the
+    run's :func:`st_glot.utils.provenance.provenance` block.
     """
     os.makedirs(output_dir, exist_ok=True)
     summary = summarise(records)
@@ -206,6 +208,7 @@ def write_results(
         "summary": summary,
         "records": records,
         "paper_bert_base": PAPER_BERT,
+        "provenance": provenance,
     }
     with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(payload, f, indent=2)
