@@ -38,7 +38,7 @@ Backend = Literal["auto", "dense", "pyg"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 #: Named configurations of the graph and of the states the GNN sees. ``"recommended"`` is the
 #: constructor's default: the setting that scored best on the stress test on an encoder
-#: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (benchmarks/README.md). ``"paper"`` is the
+#: (all-MiniLM-L6-v2) and a decoder (SmolLM2-135M) alike (docs/benchmarks/stress.md). ``"paper"`` is the
 #: research code's: cosine of the raw states, raw states into the GNN.
 PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {"graph_norm": "center", "input_norm": "running", "tau": 0.3},
