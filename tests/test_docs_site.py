@@ -1,6 +1,6 @@
-"""The documentation site's generated parts: the API reference covers the public API, the commands page every
-command, and the two build hooks (docs/hooks/) write what the code says. ``mkdocs build --strict`` itself runs
-in ``make test``."""
+"""The documentation: the API reference covers the public API, the commands page every command, the two build
+hooks (docs/hooks/) write what the code says, and the links of the documents outside the site resolve.
+``mkdocs build --strict`` itself runs in ``make test``."""
 
 from __future__ import annotations
 
@@ -94,3 +94,28 @@ def test_sphinx_roles_become_references_to_the_full_path(package):
     assert '<autoref identifier="st_glot.training.fit.fitt"><code>st_glot.training.fit.fitt</code></autoref>' in text
     assert "<code>torch.Tensor</code>" in text and 'identifier="torch' not in text
     assert '<autoref identifier="nothing_here"><code>nothing_here</code></autoref>' in text
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(page: Path) -> set[str]:
+    """The heading anchors of a Markdown page, slugged as MkDocs (and, for these headings, GitHub) does."""
+    from markdown.extensions.toc import slugify
+
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
+    return {slugify(m[1].replace("`", ""), "-") for m in re.finditer(r"^#+ (.+)$", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("document", ["README.md", "CONTRIBUTING.md", "benchmarks/README.md"])
+def test_the_links_outside_the_site_resolve(document: str):
+    """MkDocs checks the links of docs/; these documents are read on the repository's host and link into it."""
+    source = ROOT / document
+    for target in LINK.findall(source.read_text(encoding="utf-8")):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (source.parent / path).resolve() if path else source
+        assert linked.exists(), f"{document}: {target} names no file"
+        if anchor:
+            assert anchor in anchors(linked), f"{document}: {target}: no heading #{anchor} in {path or document}"
