@@ -96,6 +96,19 @@ def test_sphinx_roles_become_references_to_the_full_path(package):
     assert '<autoref identifier="nothing_here"><code>nothing_here</code></autoref>' in text
 
 
+def test_every_sphinx_role_of_the_package_names_an_object(package):
+    """Also in the docstrings the API reference does not render: a role left naming a renamed or removed
+    object is found here, not only when a page renders it."""
+    roles = hook("sphinx_roles")
+    unresolved = [
+        (obj.path, m[1])
+        for obj in roles.walk(package)
+        if obj.docstring is not None
+        for m in re.finditer(r'<autoref identifier="([^"]+)">', roles.rewrite(obj.docstring.value, obj, package))
+    ]
+    assert unresolved == []
+
+
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 

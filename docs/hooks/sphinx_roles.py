@@ -69,14 +69,14 @@ class SphinxRoles(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:  # noqa: ARG002  (griffe's signature)
         if pkg.path != PACKAGE:
             return
-        for obj in _walk(pkg):
+        for obj in walk(pkg):
             if obj.docstring is not None:
                 obj.docstring.value = rewrite(obj.docstring.value, obj, pkg)
 
 
-def _walk(obj: griffe.Object):
+def walk(obj: griffe.Object):
     """``obj`` and every object defined under it (aliases, which are imports, left out)."""
     yield obj
     for member in obj.members.values():
         if not member.is_alias:
-            yield from _walk(member)
+            yield from walk(member)
