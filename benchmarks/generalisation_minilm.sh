@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Generalisation: all-MiniLM-L6-v2" of benchmarks/README.md: `st-glot generalisation` (leave-one-genre-out
+# Table "Generalisation: all-MiniLM-L6-v2" of docs/benchmarks/generalisation.md: `st-glot generalisation` (leave-one-genre-out
 # STS-B, STS-B dev and zero-shot MRPC ROC-AUC for models trained with CoSENT on STS-B train, MNRL on positive
 # pairs scored on STS-B dev and Banking77) for GLOT (recommended preset), AdaPool, mean, max and CLS, each trained
 # (a projection for the parameter-free ones) 3 epochs at lr 2e-4, seeds 0, 1, 2; mean, max and CLS also

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Generalisation: all-MiniLM-L6-v2", row "GLOT + mean anchor", in benchmarks/README.md: GLOT alone through
+# Table "Generalisation: all-MiniLM-L6-v2", row "GLOT + mean anchor", in docs/benchmarks/generalisation.md: GLOT alone through
 # `st-glot generalisation` as in generalisation_minilm.sh (plain text, 3 epochs, lr 2e-4, seeds 0, 1, 2), with the
 # mean of the valid tokens, standardised with the training texts' statistics, kept beside GLOT's vector at weight
 # 0.5 (--anchor mean; an encoder's default is no anchor). No Banking77 (time).

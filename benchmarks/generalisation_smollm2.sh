@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Generalisation: SmolLM2-135M" of benchmarks/README.md: `st-glot generalisation` (leave-one-genre-out
+# Table "Generalisation: SmolLM2-135M" of docs/benchmarks/generalisation.md: `st-glot generalisation` (leave-one-genre-out
 # STS-B, STS-B dev and zero-shot MRPC ROC-AUC for models trained with CoSENT on STS-B train, MNRL on positive
 # pairs scored on STS-B dev and Banking77) for GLOT (recommended preset without the anchor: --anchor none, the
 # default when this table was measured; generalisation_smollm2_anchor.sh gives the default GLOT rows), AdaPool,

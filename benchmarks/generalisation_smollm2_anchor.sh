@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Generalisation: SmolLM2-135M", rows "GLOT + anchor", in benchmarks/README.md: GLOT alone through
+# Table "Generalisation: SmolLM2-135M", rows "GLOT + anchor", in docs/benchmarks/generalisation.md: GLOT alone through
 # `st-glot generalisation` as in generalisation_smollm2.sh (PromptEOL-templated states, bfloat16 backbone, 3 epochs,
 # lr 2e-4, seeds 0, 1, 2), with the anchor: the template's last token, standardised with the training texts'
 # statistics, kept beside GLOT's vector (--anchor auto, the default on a templated decoder). Variants: default

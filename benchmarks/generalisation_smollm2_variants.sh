@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Generalisation: GLOT variants on SmolLM2-135M" of benchmarks/README.md: GLOT alone through
+# Table "Generalisation: GLOT variants on SmolLM2-135M" of docs/benchmarks/generalisation.md: GLOT alone through
 # `st-glot generalisation`, as in generalisation_smollm2.sh (PromptEOL-templated states, bfloat16 backbone, 3 epochs,
 # lr 2e-4, seeds 0, 1, 2), with one change each aimed at generalising beyond the training data: a smaller GNN
 # (hidden 32), dropout 0.1 on the GNN outputs, AdamW weight decay 0.01, and the readout alone on the normalised

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "GLUE at full size: all-MiniLM-L6-v2" of benchmarks/README.md (the embedded encoder, frozen, plain text):
+# Table "GLUE at full size: all-MiniLM-L6-v2" of docs/benchmarks/glue.md (the embedded encoder, frozen, plain text):
 # the full training sets of CoLA (8551), STS-B (5749), MRPC (3576) and SST-2 (67349), scored on the same
 # evaluation splits as before, the five poolers of the paper. Fair tuning: each method's learning rate from
 # {1e-4, 3e-4, 1e-3} and its epochs (up to 5; SST-2: 3) are chosen on 10 % of the training set (seed 0); CoLA:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Column "SST-2 acc (full)" of the table "GLUE at full size: SmolLM2-135M" in benchmarks/README.md: the full SST-2
+# Column "SST-2 acc (full)" of the table "GLUE at full size: SmolLM2-135M" in docs/benchmarks/glue.md: the full SST-2
 # training set (67,349 texts), scored on the dev set (872), as glue_full_smollm2.sh (templated text, bfloat16 backbone)
 # but with a smaller grid, for time: each method's learning rate from {3e-4, 1e-3} and its epochs (up to 3) chosen on
 # 10 % of the training set, then seeds 0, 1, 2 trained on all of it. GLOT in its default configuration on a templated

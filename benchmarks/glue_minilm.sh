@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "GLUE-style: all-MiniLM-L6-v2" of benchmarks/README.md: the five pooling methods on 2000 rows of each split
+# Table "GLUE-style: all-MiniLM-L6-v2" of docs/benchmarks/glue.md: the five pooling methods on 2000 rows of each split
 # of CoLA, SST-2, STS-B and MRPC (a seeded, stratified sample; the committed run took the first 2000 rows, which
 # --limit no longer does), one set of cached token states; GLOT with the paper's settings.
 # 3 epochs, lr 2e-4, seed 42, batches grouped by length, as in the committed run.

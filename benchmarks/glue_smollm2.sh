@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "GLUE-style: SmolLM2-135M" of benchmarks/README.md (packaged GGUF decoder): the five pooling methods on
+# Table "GLUE-style: SmolLM2-135M" of docs/benchmarks/glue.md (packaged GGUF decoder): the five pooling methods on
 # 2000 rows of each split of CoLA, SST-2, STS-B and MRPC (a seeded, stratified sample; the committed run took the
 # first 2000 rows, which --limit no longer does), one set of cached token states, 3 epochs, lr 2e-4, seed 42, plain
 # text (--template none; the default is PromptEOL's template on decoders), batches grouped by length; GLOT with a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ablation table of "GLUE at full size: SmolLM2-135M" in benchmarks/README.md: GLOT on STS-B and CoLA as in
+# The ablation table of "GLUE at full size: SmolLM2-135M" in docs/benchmarks/glue.md: GLOT on STS-B and CoLA as in
 # glue_full_smollm2.sh (templated text, bfloat16 backbone, full training sets, seeds 0, 1, 2), at the learning rate
 # and epochs the fair tuning chose for GLOT there (STS-B: lr 3e-4, 4 epochs; CoLA: lr 3e-3, 7 epochs), with one part
 # changed: the readout alone on the normalised states (--num-layers 0: no graph), no input normalisation

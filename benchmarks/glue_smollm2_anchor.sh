@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rows "GLOT, default (anchor)" of the table "GLUE at full size: SmolLM2-135M" in benchmarks/README.md: GLOT alone in
+# Rows "GLOT, default (anchor)" of the table "GLUE at full size: SmolLM2-135M" in docs/benchmarks/glue.md: GLOT alone in
 # its default configuration on a templated decoder (recommended preset, --anchor auto = the template's last token,
 # weight 0.5), with the tuning of glue_full_smollm2.sh (its grid and epochs, seeds 0, 1, 2). The other rows of that
 # table are glue_full_smollm2.sh's, whose GLOT row is the same pooler without the anchor (--anchor none).

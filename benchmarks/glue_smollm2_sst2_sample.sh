@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Row "SST-2 (10,000-row sample)" of "GLUE at full size: SmolLM2-135M" in benchmarks/README.md: SST-2 on a seeded,
+# Row "SST-2 (10,000-row sample)" of "GLUE at full size: SmolLM2-135M" in docs/benchmarks/glue.md: SST-2 on a seeded,
 # stratified sample of 10,000 training rows (the full 67,349 would take about 1.5 hours of this CPU), scored on the
 # whole dev set (872), otherwise as glue_full_smollm2.sh: templated text, bfloat16 backbone, each method's learning
 # rate from {3e-4, 1e-3} and its epochs (up to 3) chosen on 10 % of the sample, seed 0.

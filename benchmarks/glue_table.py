@@ -1,4 +1,4 @@
-"""One Markdown table from several `st-glot glue` result folders (e.g. one per task), as in benchmarks/README.md.
+"""One Markdown table from several `st-glot glue` result folders (e.g. one per task), as in docs/benchmarks/glue.md.
 
 Methods × tasks, mean ± std over seeds (×100), the paper's rows for the folders' ``--paper-backbone`` below, then
 each method's chosen learning rate and epochs per task, and GLOT's margin over the best other trained method.

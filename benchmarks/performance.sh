@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tables "Performance" of benchmarks/README.md: GLOTPooling against the research code's per-sequence PyG loop
+# Tables "Performance" of docs/benchmarks/performance.md: GLOTPooling against the research code's per-sequence PyG loop
 # on real mixed-length batches (results/vs_reference_real.json) and on full windows (results/vs_reference.json),
 # training-step FLOP/s against this machine's matmul (results/flops.json), model.encode throughput
 # (results/encode.json), filling the cache on 1 and 2 processes (results/cache_processes.json), long inputs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The untrained probes of benchmarks/README.md and README.md: frozen backbones, no pooler trained, the baselines that
-# trained runs are compared with. Each probe is one Python script and writes one results file:
+# The untrained probes of the documentation (docs/benchmarks/, docs/decoders.md): frozen backbones, no pooler
+# trained, the baselines that trained runs are compared with. Each probe is one Python script and writes one results file:
 #   anchor-smollm2, anchor-minilm   anchor_probe.py, the anchor alone: rows "…, untrained, standardised (probes.sh …)"
 #                                   of "Generalisation: SmolLM2-135M" and "Generalisation: all-MiniLM-L6-v2";
 #                                   results/generalisation/anchor-probe-smollm2.json,
@@ -12,7 +12,7 @@
 #                                   runs sat near MCC 0"; results/glue/cola-probe-smollm2.json,
 #                                   results/glue/cola-probe-minilm.json
 #   prompteol                       bench_prompteol.py on all 1,500 STS-B dev pairs: the untrained rows of "STS-B:
-#                                   poolers on PromptEOL-templated SmolLM2-135M states" and README.md's figures;
+#                                   poolers on PromptEOL-templated SmolLM2-135M states" and docs/decoders.md's figures;
 #                                   results/prompteol_SmolLM2-135M-Instruct.Q4_1_1500pairs.json
 #   prompteol-300                   the same on the first 300 pairs (no table reads it);
 #                                   results/prompteol_SmolLM2-135M-Instruct.Q4_1_300pairs.json

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Stress test: all-MiniLM-L6-v2, balanced generator" of benchmarks/README.md: all five methods with the
+# Table "Stress test: all-MiniLM-L6-v2, balanced generator" of docs/benchmarks/stress.md: all five methods with the
 # paper's GLOT settings, GLOT with the recommended preset, and the paper's learning rate (1e-4) at 90 %.
 # 2000 train / 500 eval texts, 3 epochs, seeds 0,1,2; batches grouped by length, as in the committed runs.
 # Usage: benchmarks/stress_minilm.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tables "Stress test: all-MiniLM-L6-v2, the paper's generator" of benchmarks/README.md: all five methods with
+# Tables "Stress test: all-MiniLM-L6-v2, the paper's generator" of docs/benchmarks/stress.md: all five methods with
 # the paper's GLOT settings, 2000 train / 500 eval texts, lr 1e-3, 3 epochs, seeds 0,1,2, random batches; then the
 # same with batches grouped by length, in the three runs of the committed grouped table (seed 0 at 90 and 20 %,
 # seeds 1 and 2 at 20 and 90 %, every seed at 50 and 80 %).

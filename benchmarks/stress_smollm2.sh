@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Stress test: SmolLM2-135M, balanced generator" of benchmarks/README.md (packaged GGUF decoder):
+# Table "Stress test: SmolLM2-135M, balanced generator" of docs/benchmarks/stress.md (packaged GGUF decoder):
 # GLOT with the recommended preset (random batches), then the four baselines (batches grouped by length, as in
 # the committed runs). 1000 train / 300 eval texts, lr 1e-3, 3 epochs, seeds 0,1,2, all on one set of cached
 # token states, plain text (--template none). Each method is seeded on its own, so the baselines do not depend on which other methods ran.

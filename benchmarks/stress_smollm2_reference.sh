@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "Stress test: SmolLM2-135M, the paper's generator" of benchmarks/README.md (packaged GGUF decoder):
+# Table "Stress test: SmolLM2-135M, the paper's generator" of docs/benchmarks/stress.md (packaged GGUF decoder):
 # GLOT with the recommended preset and the four baselines, 1000 train / 300 eval texts, lr 1e-3, 3 epochs,
 # seeds 0,1,2, random batches, all on one set of cached token states.
 # Usage: benchmarks/stress_smollm2_reference.sh [more st-glot stress-test options]; ST_GLOT names the st-glot command.

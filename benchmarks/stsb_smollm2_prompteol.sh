@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table "STS-B: poolers on PromptEOL-templated SmolLM2-135M states" (benchmarks/README.md):
+# Table "STS-B: poolers on PromptEOL-templated SmolLM2-135M states" (docs/benchmarks/glue.md):
 # every pooler trained on the token states of the text wrapped in PromptEOL's template
 # (`This sentence : "{text}" means in one word:"`), STS-B train (seeded stratified 2000-pair sample), full
 # STS-B dev (1500 pairs), recommended GLOT preset, 3 epochs, lr 2e-4, seed 0. Parameter-free poolers

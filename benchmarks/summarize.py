@@ -1,7 +1,7 @@
 """Print the performance results, ``benchmarks/results/*.json``, as Markdown tables with every column.
 
 Run after the benchmark scripts: ``python benchmarks/summarize.py``. The condensed
-tables of ``benchmarks/README.md`` are written from the same files by ``benchmarks/tables.py``.
+tables of the documentation (``docs/benchmarks/``) are written from the same files by ``benchmarks/tables.py``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Write every generated table and measured figure of README.md and benchmarks/README.md from the results.
+"""Write every generated table and measured figure of README.md and the documentation (docs/) from the results.
 
-Each marker block ``<!-- table: NAME -->`` … ``<!-- /table -->`` of the two documents is written by one
-section builder (``doc_tables/``), which reads only the committed result files it names; no measured figure
-in the documents is typed by hand.
+Each marker block ``<!-- table: NAME -->`` … ``<!-- /table -->`` of those documents is written by one section
+builder (``doc_tables/``), which reads only the committed result files it names; no measured figure in the
+documents is typed by hand. The registry (``doc_tables/registry.py``) names the documents of each section.
 
     python benchmarks/tables.py            # rewrite the blocks in place
     python benchmarks/tables.py --check    # exit 1, naming every block that differs from what it would write
-    python benchmarks/tables.py --list     # every section: its document and its source files
-    python benchmarks/tables.py --show NAME   # print one section as it would be written
+    python benchmarks/tables.py --list     # every section: its documents and its source files
+    python benchmarks/tables.py --show NAME   # print one section as it would be written (in its first document)
 
 ``--root DIR`` reads the documents and results of another checkout (default: this one).
 """
@@ -33,21 +33,24 @@ def generate(root: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
     out: dict[str, dict[str, str]] = {}
     failures = []
     for s in SECTIONS.values():
-        try:
-            out.setdefault(s.document, {})[s.name] = s.build(Sources(root, s.sources)).strip("\n")
-        except (OSError, KeyError, ValueError, TypeError) as error:
-            failures.append(f"{s.document}: table {s.name!r} cannot be built: {type(error).__name__}: {error}")
+        for document in s.documents:
+            try:
+                out.setdefault(document, {})[s.name] = s.build(Sources(root, s.sources, document)).strip("\n")
+            except (OSError, KeyError, ValueError, TypeError) as error:
+                failures.append(f"{document}: table {s.name!r} cannot be built: {type(error).__name__}: {error}")
     return out, failures
 
 
-def documents() -> list[str]:
-    """Every document that holds generated sections."""
-    return sorted({s.document for s in SECTIONS.values()})
+def documents(root: Path) -> list[str]:
+    """Every document that holds generated sections, and every page of the documentation and the README (a
+    marker block there that no section writes is an error too)."""
+    pages = {p.relative_to(root).as_posix() for p in (root / "docs").rglob("*.md")}
+    return sorted({d for s in SECTIONS.values() for d in s.documents} | pages | {"README.md"})
 
 
 def unknown_blocks(document: str, text: str) -> list[str]:
     """One message per marker block of ``document`` that no section writes."""
-    names = {s.name for s in SECTIONS.values() if s.document == document}
+    names = {s.name for s in SECTIONS.values() if document in s.documents}
     return [
         f"{document}: table {b.name!r} has no section in benchmarks/doc_tables"
         for b in blocks(text, document)
@@ -63,7 +66,7 @@ def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
     """One message (with a short diff) per block of a document that differs from ``generated``, is missing, or
     has no section."""
     problems = []
-    for document in documents():
+    for document in documents(root):
         text = (root / document).read_text(encoding="utf-8")
         problems += unknown_blocks(document, text)
         found = {b.name: b for b in blocks(text, document)}
@@ -86,7 +89,7 @@ def differences(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
 def write(root: Path, generated: dict[str, dict[str, str]]) -> list[str]:
     """Rewrite the blocks of every document in place; one message per block that is missing or has no section."""
     problems = []
-    for document in documents():
+    for document in documents(root):
         path = root / document
         text = path.read_text(encoding="utf-8")
         sections = generated.get(document, {})
@@ -108,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for s in SECTIONS.values():
-            print(f"{s.document}  {s.name}\n    " + "\n    ".join(s.sources))
+            print(f"{', '.join(s.documents)}  {s.name}\n    " + "\n    ".join(s.sources))
         return 0
     if args.show:
         s = SECTIONS[args.show]
-        print(s.build(Sources(args.root, s.sources)))
+        print(s.build(Sources(args.root, s.sources, s.documents[0])))
         return 0
     generated, failures = generate(args.root)
     if args.check:

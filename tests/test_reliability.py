@@ -80,7 +80,7 @@ def test_decoder_empty_text_pools_to_zero(tiny_llama_dir):
 
 def test_decoder_batch_of_only_tokenless_texts_fails_in_the_backbone(tiny_llama_dir):
     """A known limit, not st-glot's: transformers' Llama cannot run a (B, 0) batch. Mixed with any
-    text that has a token, "" works (above); the README says so."""
+    text that has a token, "" works (above); docs/guarantees.md says so."""
     model = build_model(Transformer(tiny_llama_dir), GLOTPooling(24, hidden_dim=8))
     with pytest.raises(RuntimeError, match="0 elements"):
         model.encode(["", " "])
@@ -264,7 +264,7 @@ def test_pickled_weights_are_refused_never_unpickled(tiny_bert_dir, tmp_path):
     ],
 )
 def test_modules_json_naming_an_absent_class(tiny_bert_dir, tmp_path, module_type, trust, error, message):
-    """What sentence-transformers 6 says; README "What st-glot guarantees" gives each message's fix."""
+    """What sentence-transformers 6 says; docs/guarantees.md ("What errors mean") gives each message's fix."""
     model = build_model(Transformer(tiny_bert_dir), GLOTPooling(32, hidden_dim=8))
     model.save(str(tmp_path))
     modules = json.loads((tmp_path / "modules.json").read_text())

@@ -1,4 +1,5 @@
-"""benchmarks/tables.py: the committed documents match what it writes, and ``--check`` catches an edited table."""
+"""benchmarks/tables.py: the committed documents (README.md and the documentation's pages) match what it writes,
+and ``--check`` catches an edited table."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "benchmarks" / "tables.py"
-DOCUMENTS = ("README.md", "benchmarks/README.md")
+STRESS_PAGE = "docs/benchmarks/stress.md"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -23,10 +24,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A copy of the two documents beside links to the committed results."""
-    for document in DOCUMENTS:
-        (tmp_path / document).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / document, tmp_path / document)
+    """A copy of the README and the documentation's pages beside links to the committed results."""
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs", ignore=shutil.ignore_patterns("*.png", "hooks"))
+    (tmp_path / "benchmarks").mkdir()
     for folder in ("results", "archive"):
         (tmp_path / "benchmarks" / folder).symlink_to(ROOT / "benchmarks" / folder)
     return tmp_path
@@ -38,14 +39,14 @@ def test_the_committed_documents_are_up_to_date():
 
 
 def test_check_names_an_edited_table_and_the_generator_restores_it(checkout: Path):
-    path = checkout / "benchmarks/README.md"
+    path = checkout / STRESS_PAGE
     original = path.read_text(encoding="utf-8")
     row = next(line for line in original.split("\n") if line.startswith("| AdaPool | 0.950 ± "))
     path.write_text(original.replace(row, row.replace("0.950 ± ", "0.951 ± ", 1)), encoding="utf-8")
 
     result = run("--check", "--root", str(checkout))
     assert result.returncode == 1
-    assert "benchmarks/README.md: table 'stress-minilm-balanced' differs" in result.stderr
+    assert f"{STRESS_PAGE}: table 'stress-minilm-balanced' differs" in result.stderr
     assert "+| AdaPool | 0.950 ± " in result.stderr  # the diff shows what the generator would write
 
     assert run("--root", str(checkout)).returncode == 0
@@ -56,13 +57,36 @@ def test_check_names_an_edited_table_and_the_generator_restores_it(checkout: Pat
 def test_check_names_a_renamed_block(checkout: Path):
     readme = checkout / "README.md"
     text = readme.read_text(encoding="utf-8")
-    renamed = text.replace("<!-- table: readme-prompteol -->", "<!-- table: readme-unknown -->")
+    renamed = text.replace("<!-- table: compare-decoder -->", "<!-- table: readme-unknown -->")
     readme.write_text(renamed, encoding="utf-8")
 
     result = run("--check", "--root", str(checkout))
     assert result.returncode == 1
     assert "README.md: table 'readme-unknown' has no section" in result.stderr
-    assert "README.md: table 'readme-prompteol' is missing" in result.stderr
+    assert "README.md: table 'compare-decoder' is missing" in result.stderr
+
+
+def test_check_names_a_block_typed_into_a_page_that_holds_no_generated_section(checkout: Path):
+    """Every page of docs/ is checked, not only those the registry writes into: a figure block there that no
+    section writes (typed by hand) fails."""
+    page = checkout / "docs" / "training.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n<!-- table: typed -->\n\n0.97\n\n<!-- /table -->\n")
+
+    result = run("--check", "--root", str(checkout))
+    assert result.returncode == 1
+    assert "docs/training.md: table 'typed' has no section" in result.stderr
+
+
+def test_a_section_in_two_documents_links_relative_to_each():
+    """The stress summary is in the README and in the documentation's comparison page; its link to the stress
+    table resolves from each."""
+    anchor = "#stress-test-all-minilm-l6-v2-balanced-generator"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    compare = (ROOT / "docs/benchmarks/index.md").read_text(encoding="utf-8")
+    assert f"(docs/benchmarks/stress.md{anchor})" in readme
+    assert f"(stress.md{anchor})" in compare
+    for document, link in (("README.md", "docs/benchmarks/stress.md"), ("docs/benchmarks/index.md", "stress.md")):
+        assert ((ROOT / document).parent / link).resolve() == (ROOT / STRESS_PAGE).resolve()
 
 
 def test_check_names_a_section_whose_source_is_missing(checkout: Path):
@@ -71,7 +95,7 @@ def test_check_names_a_section_whose_source_is_missing(checkout: Path):
 
     result = run("--check", "--root", str(checkout))
     assert result.returncode == 1
-    assert "benchmarks/README.md: table 'stress-minilm-balanced' cannot be built: FileNotFoundError" in result.stderr
+    assert f"{STRESS_PAGE}: table 'stress-minilm-balanced' cannot be built: FileNotFoundError" in result.stderr
     assert re.search(
         r"stress/minilm-balanced-lr1e-3\S*/results.json: a source of this section is missing", result.stderr
     )
@@ -87,4 +111,4 @@ def test_the_std_of_a_table_is_the_sample_std_of_the_per_seed_records():
     sample_std = (sum((a - mean) ** 2 for a in accuracies) / (len(accuracies) - 1)) ** 0.5
     assert sample_std == pytest.approx(statistics.stdev(accuracies))
     expected = f"**{mean:.3f} ± {sample_std:.3f}** (" + ", ".join(f"{a:.3f}" for a in accuracies) + ")"
-    assert expected in (ROOT / "benchmarks/README.md").read_text(encoding="utf-8")
+    assert expected in (ROOT / STRESS_PAGE).read_text(encoding="utf-8")

@@ -1,1 +1,1 @@
-"""The generated tables and figures of README.md and benchmarks/README.md; ``benchmarks/tables.py`` runs it."""
+"""The generated tables and figures of README.md and the documentation (docs/); ``benchmarks/tables.py`` runs it."""

@@ -1,9 +1,10 @@
-"""Generalisation tables of benchmarks/README.md: ``st-glot generalisation`` scores ×100, mean ± std over seeds."""
+"""Generalisation tables of docs/benchmarks/generalisation.md: ``st-glot generalisation`` scores ×100, mean ± std over seeds."""
 
 from __future__ import annotations
 
 from doc_tables.fmt import cell, num, paragraphs, signed, table
-from doc_tables.registry import BENCHMARKS, section
+from doc_tables.registry import GENERALISATION as PAGE
+from doc_tables.registry import section
 from doc_tables.sources import Sources
 
 GEN = "benchmarks/results/generalisation/"
@@ -53,7 +54,7 @@ SMOL_PROBE = GEN + "anchor-probe-smollm2.json"
 ALL = list(COLUMNS)
 
 
-@section("generalisation-smollm2", BENCHMARKS, SMOL, SMOL_ANCHOR, SMOL_PROBE)
+@section("generalisation-smollm2", PAGE, SMOL, SMOL_ANCHOR, SMOL_PROBE)
 def generalisation_smollm2(src: Sources) -> str:
     rows = [
         run_row(src, "**GLOT + anchor** (default on templated decoders)", SMOL_ANCHOR, "glot", other=False),
@@ -83,7 +84,7 @@ ANCHOR_VARIANTS = {
 FOUR = ["logo:avg", "stsb", "mrpc-zero-shot", "mnrl:stsb"]
 
 
-@section("generalisation-smollm2-anchor", BENCHMARKS, SMOL, SMOL_ANCHOR, *ANCHOR_VARIANTS.values())
+@section("generalisation-smollm2-anchor", PAGE, SMOL, SMOL_ANCHOR, *ANCHOR_VARIANTS.values())
 def generalisation_smollm2_anchor(src: Sources) -> str:
     rows = [
         run_row(src, "no anchor (`--anchor none`)", SMOL, "glot"),
@@ -110,7 +111,7 @@ VARIANTS = {
 SEVEN = ALL[:-1]
 
 
-@section("generalisation-smollm2-variants", BENCHMARKS, SMOL, *VARIANTS.values())
+@section("generalisation-smollm2-variants", PAGE, SMOL, *VARIANTS.values())
 def generalisation_smollm2_variants(src: Sources) -> str:
     rows = [run_row(src, "recommended preset, no anchor (the table above)", SMOL, "glot")]
     rows += [run_row(src, label, folder, "glot") for label, folder in VARIANTS.items()]
@@ -151,7 +152,7 @@ def layer_table(src: Sources, path: str, layers: list[int]) -> str:
     return table(header + ["best state per column"], body)
 
 
-@section("generalisation-layer-probe-smollm2", BENCHMARKS, LAYER_PROBE["smollm2"], SMOL_PROBE)
+@section("generalisation-layer-probe-smollm2", PAGE, LAYER_PROBE["smollm2"], SMOL_PROBE)
 def generalisation_layer_probe_smollm2(src: Sources) -> str:
     text = layer_table(src, LAYER_PROBE["smollm2"], [1, 21, 24, 26, 28, 30])
     probe = src.json(SMOL_PROBE)["rows"]["prompteol (untrained)"]
@@ -167,7 +168,7 @@ def generalisation_layer_probe_smollm2(src: Sources) -> str:
     )
 
 
-@section("generalisation-layer-probe-minilm", BENCHMARKS, LAYER_PROBE["minilm"])
+@section("generalisation-layer-probe-minilm", PAGE, LAYER_PROBE["minilm"])
 def generalisation_layer_probe_minilm(src: Sources) -> str:
     return layer_table(src, LAYER_PROBE["minilm"], list(range(7)))
 
@@ -177,7 +178,7 @@ MINILM_ANCHOR = GEN + "minilm-glot-anchor-mean"
 MINILM_PROBE = GEN + "anchor-probe-minilm.json"
 
 
-@section("generalisation-minilm", BENCHMARKS, MINILM, MINILM_ANCHOR, MINILM_PROBE)
+@section("generalisation-minilm", PAGE, MINILM, MINILM_ANCHOR, MINILM_PROBE)
 def generalisation_minilm(src: Sources) -> str:
     rows = [
         run_row(src, "**GLOT**", MINILM, "glot", other=False),

@@ -1,4 +1,4 @@
-"""GLUE tables of benchmarks/README.md: scores ×100, mean ± std over seeds, and the tuning choices."""
+"""GLUE tables of docs/benchmarks/glue.md: scores ×100, mean ± std over seeds, and the tuning choices."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 
 from doc_tables.fmt import cell, num, paragraphs, signed, table
-from doc_tables.registry import BENCHMARKS, section
+from doc_tables.registry import GLUE as PAGE
+from doc_tables.registry import section
 from doc_tables.sources import Sources
 
 GLUE = "benchmarks/results/glue/"
@@ -86,7 +87,7 @@ def smollm2_rows() -> list[Row]:
 
 @section(
     "glue-smollm2",
-    BENCHMARKS,
+    PAGE,
     *SMOL.values(),
     *SMOL_ANCHOR.values(),
     SST2_FULL,
@@ -127,7 +128,7 @@ def rate_text(rate: float) -> str:
 SMOL_LABELS = {"adapool": "AdaPool", "mean": "mean", "max": "max", "prompteol": "PromptEOL"}
 
 
-@section("glue-smollm2-tuning", BENCHMARKS, *SMOL.values(), *SMOL_ANCHOR.values(), SST2_FULL, SST2_FULL_MEAN_MAX)
+@section("glue-smollm2-tuning", PAGE, *SMOL.values(), *SMOL_ANCHOR.values(), SST2_FULL, SST2_FULL_MEAN_MAX)
 def glue_smollm2_tuning(src: Sources) -> str:
     entries = []
     for task, label in (("stsb", "STS-B"), ("cola", "CoLA"), ("mrpc", "MRPC")):
@@ -145,7 +146,7 @@ def glue_smollm2_tuning(src: Sources) -> str:
 COLA_WIDE = GLUE + "smollm2-full-cola-wide-grid"
 
 
-@section("glue-smollm2-cola-wide", BENCHMARKS, COLA_WIDE, SMOL["cola"], SMOL_ANCHOR["cola"])
+@section("glue-smollm2-cola-wide", PAGE, COLA_WIDE, SMOL["cola"], SMOL_ANCHOR["cola"])
 def glue_smollm2_cola_wide(src: Sources) -> str:
     rows = []
     labels = {"glot": "GLOT + anchor", **SMOL_LABELS}
@@ -173,7 +174,7 @@ ABLATIONS = {
 
 @section(
     "glue-smollm2-ablations",
-    BENCHMARKS,
+    PAGE,
     SMOL["stsb"],
     SMOL["cola"],
     *(f for a in ABLATIONS.values() for f in a.values()),
@@ -202,7 +203,7 @@ COLA_PROBES = {
 }
 
 
-@section("glue-cola-prior", BENCHMARKS, COLA_PROBES["all-MiniLM-L6-v2"])
+@section("glue-cola-prior", PAGE, COLA_PROBES["all-MiniLM-L6-v2"])
 def glue_cola_prior(src: Sources) -> str:
     rate = src.json(COLA_PROBES["all-MiniLM-L6-v2"])["majority_rate"]
     p = rate["train"]
@@ -215,7 +216,7 @@ def glue_cola_prior(src: Sources) -> str:
     return "- " + paragraphs(text, width=98).replace("\n", "\n  ")
 
 
-@section("glue-cola-probe", BENCHMARKS, *COLA_PROBES.values())
+@section("glue-cola-probe", PAGE, *COLA_PROBES.values())
 def glue_cola_probe(src: Sources) -> str:
     rows = []
     for backbone, path in COLA_PROBES.items():
@@ -231,7 +232,7 @@ MINILM_COLA_FIRST = GLUE + "minilm-full-cola-first-grid"
 MINILM_LABELS = {"glot": "GLOT (recommended preset)", "adapool": "AdaPool", "mean": "mean", "max": "max", "cls": "CLS"}
 
 
-@section("glue-minilm", BENCHMARKS, *MINILM.values())
+@section("glue-minilm", PAGE, *MINILM.values())
 def glue_minilm(src: Sources) -> str:
     order = ("cola", "sst2", "stsb", "mrpc")
     rows = [
@@ -242,7 +243,7 @@ def glue_minilm(src: Sources) -> str:
     return score_table(src, ["method", *(TASKS[t] for t in order)], rows, margin="GLOT")
 
 
-@section("glue-minilm-tuning", BENCHMARKS, *MINILM.values(), MINILM_COLA_FIRST)
+@section("glue-minilm-tuning", PAGE, *MINILM.values(), MINILM_COLA_FIRST)
 def glue_minilm_tuning(src: Sources) -> str:
     order = ("cola", "sst2", "stsb", "mrpc")
     rows = []
@@ -264,7 +265,7 @@ def glue_minilm_tuning(src: Sources) -> str:
     return table(header, rows)
 
 
-@section("glue-minilm-cola-losses", BENCHMARKS, MINILM_COLA_FIRST)
+@section("glue-minilm-cola-losses", PAGE, MINILM_COLA_FIRST)
 def glue_minilm_cola_losses(src: Sources) -> str:
     rows = []
     for r in src.json(MINILM_COLA_FIRST)["records"]:
@@ -287,7 +288,7 @@ def limit_table(src: Sources, folder: str, labels: dict[str, str]) -> str:
     return score_table(src, ["method", *(TASKS[t] for t in order)], rows)
 
 
-@section("glue-minilm-limit2000", BENCHMARKS, LIMIT["minilm"])
+@section("glue-minilm-limit2000", PAGE, LIMIT["minilm"])
 def glue_minilm_limit(src: Sources) -> str:
     return limit_table(
         src,
@@ -296,7 +297,7 @@ def glue_minilm_limit(src: Sources) -> str:
     )
 
 
-@section("glue-smollm2-limit2000", BENCHMARKS, LIMIT["smollm2"])
+@section("glue-smollm2-limit2000", PAGE, LIMIT["smollm2"])
 def glue_smollm2_limit(src: Sources) -> str:
     labels = {
         "glot": 'GLOT, centred graph, `input_norm="standardize"`',
@@ -314,7 +315,7 @@ PROMPTEOL_GLUE = GLUE + "smollm2-prompteol-stsb-limit2000"
 PROMPTEOL_PROBE = "benchmarks/results/prompteol_SmolLM2-135M-Instruct.Q4_1_1500pairs.json"
 
 
-@section("glue-smollm2-prompteol", BENCHMARKS, PROMPTEOL_GLUE, PROMPTEOL_PROBE)
+@section("glue-smollm2-prompteol", PAGE, PROMPTEOL_GLUE, PROMPTEOL_PROBE)
 def glue_smollm2_prompteol(src: Sources) -> str:
     trained = src.glue(PROMPTEOL_GLUE)["stsb"]
     probe = {(r["text"], r["pooling"]): r["spearman"] for r in src.json(PROMPTEOL_PROBE)["rows"]}

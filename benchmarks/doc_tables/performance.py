@@ -1,11 +1,12 @@
-"""Training-cost and performance tables of benchmarks/README.md, from the benchmark JSON files."""
+"""Training-cost and performance tables of docs/benchmarks/performance.md, from the benchmark JSON files."""
 
 from __future__ import annotations
 
 import math
 
 from doc_tables.fmt import num, paragraphs, table
-from doc_tables.registry import BENCHMARKS, section
+from doc_tables.registry import COSTS as PAGE
+from doc_tables.registry import section
 from doc_tables.sources import Sources
 
 RESULTS = "benchmarks/results/"
@@ -31,7 +32,7 @@ def times(ratio: float) -> str:
     return sig(ratio) + "x"
 
 
-@section("training-costs", BENCHMARKS, TRAINING)
+@section("training-costs", PAGE, TRAINING)
 def training_costs(src: Sources) -> str:
     payload = src.json(TRAINING)
     rows = []
@@ -51,7 +52,7 @@ def training_costs(src: Sources) -> str:
     return table(["backbone", "method", "ms/step", "x cached", "trainable params"], rows)
 
 
-@section("training-cache", BENCHMARKS, TRAINING)
+@section("training-cache", PAGE, TRAINING)
 def training_cache(src: Sources) -> str:
     stsb = src.json(TRAINING)["stsb"]
     mib = 2**20
@@ -73,7 +74,7 @@ WORKLOADS = {
 }
 
 
-@section("performance-real", BENCHMARKS, VS_REAL)
+@section("performance-real", PAGE, VS_REAL)
 def performance_real(src: Sources) -> str:
     payload = src.json(VS_REAL)
     rows = []
@@ -123,7 +124,7 @@ PROFILE_PARTS = [
 STARTUP = "trainer start-up (once per fit: accelerate's gc.collect)"
 
 
-@section("performance-profile", BENCHMARKS, PROFILE)
+@section("performance-profile", PAGE, PROFILE)
 def performance_profile(src: Sources) -> str:
     profiles = src.json(PROFILE)["profiles"]
     steps = {k: p["total"] - p[STARTUP] for k, p in profiles.items()}
@@ -144,7 +145,7 @@ def performance_profile(src: Sources) -> str:
 VS_GRID = RESULTS + "vs_reference.json"
 
 
-@section("performance-grid", BENCHMARKS, VS_GRID)
+@section("performance-grid", PAGE, VS_GRID)
 def performance_grid(src: Sources) -> str:
     payload = src.json(VS_GRID)
     taus = sorted({r["tau"] for r in payload["rows"]})
@@ -172,7 +173,7 @@ def performance_grid(src: Sources) -> str:
 FLOPS = RESULTS + "flops.json"
 
 
-@section("performance-flops", BENCHMARKS, FLOPS)
+@section("performance-flops", PAGE, FLOPS)
 def performance_flops(src: Sources) -> str:
     rows = [
         [
@@ -195,7 +196,7 @@ ENCODE = RESULTS + "encode.json"
 CACHE_PROCESSES = RESULTS + "cache_processes.json"
 
 
-@section("performance-encode-cache", BENCHMARKS, ENCODE, CACHE_PROCESSES)
+@section("performance-encode-cache", PAGE, ENCODE, CACHE_PROCESSES)
 def performance_encode_cache(src: Sources) -> str:
     encode = src.json(ENCODE)
     speed = {r["pooling"]: r["sentences_per_s"] for r in encode["rows"]}
@@ -213,7 +214,7 @@ def performance_encode_cache(src: Sources) -> str:
 LONG = RESULTS + "long.json"
 
 
-@section("performance-long", BENCHMARKS, LONG)
+@section("performance-long", PAGE, LONG)
 def performance_long(src: Sources) -> str:
     rows = {}
     for r in src.json(LONG)["rows"]:
@@ -236,7 +237,7 @@ def performance_long(src: Sources) -> str:
 GPU = RESULTS + "gpu_check.json"
 
 
-@section("performance-gpu", BENCHMARKS, GPU)
+@section("performance-gpu", PAGE, GPU)
 def performance_gpu(src: Sources) -> str:
     payload = src.json(GPU)
     c, tests = payload["config"], payload["tests"]

@@ -1,7 +1,8 @@
-"""The measured figures of the top-level README.md: the demo, the stress-test summary, performance, comparisons.
+"""The summary figures of README.md and of the documentation's guide pages: the demo, the stress-test summary,
+the PromptEOL baseline, performance, and how GLOT compares.
 
 Each block is a table or a few generated sentences; the sentences state what was measured, from the same files
-as the tables of benchmarks/README.md.
+as the benchmark tables of docs/benchmarks/.
 """
 
 from __future__ import annotations
@@ -9,13 +10,24 @@ from __future__ import annotations
 from doc_tables import generalisation as gen
 from doc_tables import glue, performance, stress
 from doc_tables.fmt import cell, mean_std, minutes, num, paragraphs, signed, table
-from doc_tables.registry import README, section
+from doc_tables.registry import (
+    COMPARE,
+    DECODERS,
+    EVALUATION,
+    GETTING_STARTED,
+    GLUE,
+    README,
+    STRESS,
+    section,
+)
+from doc_tables.registry import GENERALISATION as GENERALISATION_PAGE
+from doc_tables.registry import PERFORMANCE as PERFORMANCE_PAGE
 from doc_tables.sources import Sources
 
 DEMO = "benchmarks/results/demo"
 
 
-@section("readme-demo", README, DEMO)
+@section("demo", GETTING_STARTED, DEMO)
 def demo(src: Sources) -> str:
     payload = src.json(DEMO)
     accuracy = src.stress(DEMO)
@@ -64,7 +76,7 @@ def stress_at_90(src: Sources) -> dict[str, dict[str, list[float]]]:
     return rows
 
 
-@section("readme-stress", README, *STRESS_SOURCES)
+@section("stress-at-90", EVALUATION, *STRESS_SOURCES)
 def readme_stress(src: Sources) -> str:
     body = [
         [label, *(cell(v, 3, bold=row == "glot") if v else "not run" for v in stress_at_90(src)[row].values())]
@@ -73,7 +85,7 @@ def readme_stress(src: Sources) -> str:
     return table(["", "SmolLM2-135M (1000 / 300 texts)", "all-MiniLM-L6-v2 (2000 / 500 texts)"], body)
 
 
-@section("readme-stress-summary", README, *STRESS_SOURCES)
+@section("stress-summary", (README, COMPARE), *STRESS_SOURCES)
 def readme_stress_summary(src: Sources) -> str:
     rows = stress_at_90(src)
     glot, adapool = rows["glot"], rows["adapool"]
@@ -83,11 +95,11 @@ def readme_stress_summary(src: Sources) -> str:
         f"{cell(glot['minilm'], 3)} on all-MiniLM-L6-v2 and {cell(glot['smollm2'], 3)} on SmolLM2-135M (accuracy, "
         f"mean ± std over three seeds), AdaPool {cell(adapool['minilm'], 3)} and {cell(adapool['smollm2'], 3)}, and "
         f"mean, max and CLS/last-token pooling at most {num(best, 3)} (chance: 0.5) "
-        "([tables](benchmarks/README.md#stress-test-all-minilm-l6-v2-balanced-generator))."
+        f"([tables]({src.link(STRESS + '#stress-test-all-minilm-l6-v2-balanced-generator')}))."
     )
 
 
-@section("readme-prompteol", README, glue.PROMPTEOL_PROBE)
+@section("prompteol-summary", DECODERS, glue.PROMPTEOL_PROBE)
 def readme_prompteol(src: Sources) -> str:
     probe = {(r["text"], r["pooling"]): r["spearman"] for r in src.json(glue.PROMPTEOL_PROBE)["rows"]}
     return paragraphs(
@@ -97,7 +109,7 @@ def readme_prompteol(src: Sources) -> str:
     )
 
 
-@section("readme-performance", README, performance.VS_REAL)
+@section("performance-headline", PERFORMANCE_PAGE, performance.VS_REAL)
 def readme_performance(src: Sources) -> str:
     rows, stsb = [], None
     for r in src.json(performance.VS_REAL)["rows"]:
@@ -134,8 +146,8 @@ def readme_performance(src: Sources) -> str:
 
 
 @section(
-    "readme-performance-summary",
-    README,
+    "performance-summary",
+    PERFORMANCE_PAGE,
     performance.VS_GRID,
     performance.PROFILE,
     performance.GPU,
@@ -192,7 +204,7 @@ def readme_performance_summary(src: Sources) -> str:
     return table(["what", "result"], rows)
 
 
-@section("readme-compare-decoder", README, gen.SMOL, gen.SMOL_ANCHOR, gen.SMOL_PROBE)
+@section("compare-decoder", (README, COMPARE), gen.SMOL, gen.SMOL_ANCHOR, gen.SMOL_PROBE)
 def readme_compare_decoder(src: Sources) -> str:
     trained = src.generalisation(gen.SMOL)
     glot = src.generalisation(gen.SMOL_ANCHOR)["glot"]
@@ -230,8 +242,8 @@ TASK_NAMES = {"cola": "CoLA MCC", "stsb": "STS-B", "mrpc": "MRPC F1", "sst2": "S
 
 
 @section(
-    "readme-compare-glue",
-    README,
+    "compare-glue",
+    COMPARE,
     *glue.SMOL.values(),
     *glue.SMOL_ANCHOR.values(),
     glue.SST2_FULL,
@@ -270,12 +282,12 @@ def readme_compare_glue(src: Sources) -> str:
     return paragraphs(
         "On full-size GLUE with tuned learning rates, the default GLOT on SmolLM2-135M scores, against the best "
         f"other trained pooler: {', '.join(parts)} "
-        "([full-size GLUE](benchmarks/README.md#glue-at-full-size-smollm2-135m)). On CoLA, with a wider tuning grid "
+        f"([full-size GLUE]({src.link(GLUE + '#glue-at-full-size-smollm2-135m')})). On CoLA, with a wider tuning grid "
         f"the five trained poolers score {num(min(wide), 1)} to {num(max(wide), 1)} MCC, and a logistic regression on "
         f"untrained mean vectors {num(probe['dev_mcc'], 1)}; MRPC's linear head on `[z_a, z_b]` keeps every method "
         'near the F1 of always answering "paraphrase". On all-MiniLM-L6-v2, a model already trained for '
         "similarity, GLOT's mean minus the best other pooler's is: on GLUE (trained poolers) "
         f"{', '.join(minilm[:4])}; on the generalisation protocol (untrained poolings included) "
-        f"{', '.join(minilm[4:])} ([GLUE](benchmarks/README.md#glue-at-full-size-all-minilm-l6-v2), "
-        "[generalisation](benchmarks/README.md#generalisation-all-minilm-l6-v2))."
+        f"{', '.join(minilm[4:])} ([GLUE]({src.link(GLUE + '#glue-at-full-size-all-minilm-l6-v2')}), "
+        f"[generalisation]({src.link(GENERALISATION_PAGE + '#generalisation-all-minilm-l6-v2')}))."
     )

@@ -8,16 +8,25 @@ the files it names; paths are relative to the repository root, and a folder stan
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
 
 class Sources:
-    """The result files one section may read, under the repository ``root``."""
+    """The result files one section may read, under the repository ``root``, for the block it writes into
+    ``document`` (a repository path)."""
 
-    def __init__(self, root: Path, allowed: tuple[str, ...]) -> None:
+    def __init__(self, root: Path, allowed: tuple[str, ...], document: str = "README.md") -> None:
         self.root = root
         self.allowed = allowed
+        self.document = document
+
+    def link(self, target: str) -> str:
+        """``target`` (a repository path, optionally ``#anchor``) relative to the document being written."""
+        path, _, anchor = target.partition("#")
+        relative = posixpath.relpath(path, posixpath.dirname(self.document) or ".")
+        return relative + (f"#{anchor}" if anchor else "")
 
     def path(self, name: str) -> Path:
         """The file ``name`` (a folder: its ``results.json``); it must be one of the section's sources."""

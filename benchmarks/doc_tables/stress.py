@@ -1,11 +1,12 @@
-"""Stress-test tables of benchmarks/README.md: accuracy per distractor ratio, mean ± std over seeds."""
+"""Stress-test tables of docs/benchmarks/stress.md: accuracy per distractor ratio, mean ± std over seeds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from doc_tables.fmt import cell, paragraphs, percent, signed, table
-from doc_tables.registry import BENCHMARKS, section
+from doc_tables.registry import STRESS as PAGE
+from doc_tables.registry import section
 from doc_tables.sources import Sources
 
 STRESS = "benchmarks/results/stress/"
@@ -56,7 +57,7 @@ MINILM_BALANCED = STRESS + "minilm-balanced-lr1e-3"
 MINILM_BALANCED_GLOT = STRESS + "minilm-balanced-lr1e-3-center-running-glot"
 
 
-@section("stress-minilm-balanced", BENCHMARKS, MINILM_BALANCED, MINILM_BALANCED_GLOT)
+@section("stress-minilm-balanced", PAGE, MINILM_BALANCED, MINILM_BALANCED_GLOT)
 def minilm_balanced(src: Sources) -> str:
     rows = [Row("GLOT, recommended preset", (MINILM_BALANCED_GLOT,), "glot", other=False, bold=True)]
     return stress_table(src, rows + paper_glot_rows(MINILM_BALANCED), margin="GLOT, recommended preset")
@@ -65,7 +66,7 @@ def minilm_balanced(src: Sources) -> str:
 MINILM_LR1E4 = (STRESS + "minilm-balanced-lr1e-4", STRESS + "minilm-balanced-lr1e-4-seeds12")
 
 
-@section("stress-minilm-lr1e-4", BENCHMARKS, *MINILM_LR1E4)
+@section("stress-minilm-lr1e-4", PAGE, *MINILM_LR1E4)
 def minilm_lr1e4(src: Sources) -> str:
     rows = [Row("GLOT, paper settings", MINILM_LR1E4, "glot", other=False)]
     rows += [Row(LABELS[m], MINILM_LR1E4, m) for m in BASELINES]
@@ -75,7 +76,7 @@ def minilm_lr1e4(src: Sources) -> str:
 MINILM_REFERENCE = STRESS + "minilm-reference-lr1e-3-random-batches"
 
 
-@section("stress-minilm-reference", BENCHMARKS, MINILM_REFERENCE)
+@section("stress-minilm-reference", PAGE, MINILM_REFERENCE)
 def minilm_reference(src: Sources) -> str:
     return stress_table(src, paper_glot_rows(MINILM_REFERENCE), margin="GLOT")
 
@@ -87,7 +88,7 @@ MINILM_REFERENCE_GROUPED = (
 )
 
 
-@section("stress-minilm-reference-grouped", BENCHMARKS, *MINILM_REFERENCE_GROUPED)
+@section("stress-minilm-reference-grouped", PAGE, *MINILM_REFERENCE_GROUPED)
 def minilm_reference_grouped(src: Sources) -> str:
     rows = [Row("GLOT, paper settings", MINILM_REFERENCE_GROUPED, "glot", other=False)]
     rows += [Row(LABELS[m], MINILM_REFERENCE_GROUPED, m) for m in BASELINES]
@@ -104,7 +105,7 @@ SMOLLM2_BALANCED_RATIOS_ARCHIVED = tuple(
 
 @section(
     "stress-smollm2-balanced",
-    BENCHMARKS,
+    PAGE,
     SMOLLM2_BALANCED_GLOT,
     *SMOLLM2_BALANCED_90,
     SMOLLM2_BALANCED_RATIOS,
@@ -128,7 +129,7 @@ SMOLLM2_REFERENCE_BASELINES = (
 )
 
 
-@section("stress-smollm2-reference", BENCHMARKS, SMOLLM2_REFERENCE_GLOT, *SMOLLM2_REFERENCE_BASELINES)
+@section("stress-smollm2-reference", PAGE, SMOLLM2_REFERENCE_GLOT, *SMOLLM2_REFERENCE_BASELINES)
 def smollm2_reference(src: Sources) -> str:
     rows = [Row("GLOT, recommended preset", (SMOLLM2_REFERENCE_GLOT,), "glot", other=False, bold=True)]
     rows += [Row(dict(LABELS, cls="last token")[m], SMOLLM2_REFERENCE_BASELINES, m) for m in BASELINES]

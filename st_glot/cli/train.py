@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="offline data folder holding <task>/ (formats of the st-glot data README); default: the Hugging Face Hub",
+        help="offline data folder holding <task>/ in the files' original formats (docs/training.md); default: the Hub",
     )
     parser.add_argument(
         "--output",
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     bit-identical weights. Trained with an embedding loss, every pooler gets a trainable
     ``D → D`` projection after it, as in ``st-glot glue``, ``compare`` and ``generalisation``
     (the paper's STS-B set-up): a parameter-free pooler has nothing to train otherwise, and
-    GLOT on a templated decoder's states scores far lower without it (benchmarks/README.md).
+    GLOT on a templated decoder's states scores far lower without it (docs/benchmarks/).
     """
     task = TASKS[args.task]
     loss = args.loss or task.loss

@@ -100,8 +100,11 @@ def sts_task(
 
     Args:
         name: the task name MTEB reports and caches results under.
-        sentence1, sentence2, scores: the pairs and their gold similarity.
-        min_score, max_score: the range of ``scores`` (STS-B: 0 to 5).
+        sentence1: the first text of each pair.
+        sentence2: the second text of each pair.
+        scores: each pair's gold similarity.
+        min_score: the lowest possible score (STS-B: 0).
+        max_score: the highest possible score (STS-B: 5).
         language: an ISO 639-3 + script code, e.g. ``"eng-Latn"``.
     """
     from mteb.abstasks.sts import AbsTaskSTS

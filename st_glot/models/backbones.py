@@ -159,7 +159,7 @@ def load_backbone(
             :data:`st_glot.utils.templates.TEMPLATES` (``"prompteol"``): the backbone is then a
             :class:`~st_glot.models.templated.TemplatedTransformer` that encodes every text in it.
             ``"auto"``: PromptEOL's template on a decoder (poolers over its templated states
-            score far higher; see benchmarks/README.md), plain text on an encoder. None: plain text.
+            score far higher; see docs/benchmarks/glue.md), plain text on an encoder. None: plain text.
 
     Decoders get plain-text inputs (no chat template), a pad token when they lack
     one (their end-of-sequence token), and right padding.

@@ -53,7 +53,7 @@ def make_pooler(name: str, backbone: Transformer, preset: str = "recommended", *
 def default_anchor(backbone: Transformer) -> str:
     """GLOT's ``anchor`` for ``backbone``: ``"last"`` on a decoder that reads its texts in a template
     (:class:`~st_glot.models.templated.TemplatedTransformer`, e.g. PromptEOL's, whose last token
-    summarises the text), ``"none"`` otherwise. See benchmarks/README.md, "Generalisation"."""
+    summarises the text), ``"none"`` otherwise. See docs/benchmarks/generalisation.md."""
     return "last" if isinstance(backbone, TemplatedTransformer) and is_decoder(backbone) else "none"
 
 

@@ -147,8 +147,10 @@ def fit(
         loss: one of :data:`LOSSES`.
         eval_dataset: evaluated at the end of each epoch (Spearman for scored pairs,
             accuracy/F1/MCC for classification).
-        epochs, batch_size, learning_rate, seed: the usual; Adam with a constant
-            learning rate, as in the paper.
+        epochs: passes over ``train_dataset``.
+        batch_size: rows per training step (the global batch under ``torchrun``).
+        learning_rate: Adam's learning rate, constant throughout, as in the paper.
+        seed: seeds the trained modules' initialisation, the head and the batch order.
         weight_decay: decoupled weight decay (AdamW) on the trained modules' weights
             (biases and norms excluded, as transformers' trainer does); 0 is plain Adam.
         cache_dir: root folder of the token-state cache.
