@@ -138,6 +138,23 @@ def time_side_by_side(fns: dict[str, Callable[[], object]], repeats: int, warmup
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def compiled_pooler(pool: torch.nn.Module, backend: str = "inductor") -> Callable[..., object]:
+    """``torch.compile(pool, dynamic=True)`` (as the README recommends) with Dynamo's caches and counters cleared,
+    so :func:`compile_counts` then counts this pooler's graphs alone."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    return torch.compile(pool, backend=backend, dynamic=True)
+
+
+def compile_counts() -> dict[str, int]:
+    """Graphs Dynamo captured (one per compile or recompile) and graph breaks, since :func:`compiled_pooler`."""
+    from torch._dynamo.utils import counters
+
+    return {"graphs": counters["stats"]["unique_graphs"], "graph_breaks": sum(counters["graph_break"].values())}
+
+
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
     return {
