@@ -31,7 +31,9 @@ import time
 
 import torch
 from _common import (
+    COMPILE_COLUMNS,
     comma_ints,
+    command_line,
     compile_counts,
     compiled_pooler,
     minilm_states,
@@ -41,8 +43,6 @@ from _common import (
 )
 
 from st_glot import GLOTPooling
-
-COLUMNS = ["L", "mask", "fill", "eager_ms", "compiled_ms", "speedup", "max_abs_diff"]
 
 
 def masks(batch_size: int, length: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -96,12 +96,12 @@ def main() -> None:
             )
             print(f"L={L} {name}: done", file=sys.stderr, flush=True)
     counts = compile_counts()
-    print_table(rows, COLUMNS)
+    print_table(rows, COMPILE_COLUMNS)
     print(f"first call (compile) {compile_s:.1f} s; graphs {counts['graphs']}, graph breaks {counts['graph_breaks']}")
     write_results(
         "compile",
         {
-            "command": "OMP_NUM_THREADS=1 python " + " ".join(sys.argv),
+            "command": command_line("bench_compile.py"),
             "threads": args.threads,
             "batch_size": args.batch_size,
             "dim": states.size(-1),
