@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -47,6 +48,11 @@ VS_REFERENCE_COLUMNS = [
     "train_speedup",
     "failure",
 ]
+
+#: Columns of ``compile.json`` (eager against ``torch.compile``), printed by the benchmark and by summarize.py.
+COMPILE_COLUMNS = ["L", "mask", "fill", "eager_ms", "compiled_ms", "speedup", "max_abs_diff"]
+#: Columns of ``backends.json`` (``encode`` under ONNX / OpenVINO against torch), likewise.
+BACKEND_COLUMNS = ["backend", "sentences_per_s", "seconds", "speedup", "max_abs_diff"]
 
 
 def corpus_text() -> str:
@@ -84,6 +90,18 @@ def corpus_text() -> str:
             if doc and len(doc) > 200:
                 texts.append(" ".join(doc.split()))
     return " ".join(texts)
+
+
+def prose_windows(count: int, seed: int = 0) -> list[str]:
+    """``count`` texts of 8–100 consecutive words of :func:`corpus_text`, at seeded random places."""
+    words = corpus_text().split()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        size = rng.randint(8, 100)
+        start = rng.randrange(len(words) - size)
+        out.append(" ".join(words[start : start + size]))
+    return out
 
 
 def minilm_states(batch_size: int, length: int) -> torch.Tensor:
@@ -141,6 +159,23 @@ def time_side_by_side(fns: dict[str, Callable[[], object]], repeats: int, warmup
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def compiled_pooler(pool: torch.nn.Module, backend: str = "inductor") -> Callable[..., object]:
+    """``torch.compile(pool, dynamic=True)`` (as the README recommends) with Dynamo's caches and counters cleared,
+    so :func:`compile_counts` then counts this pooler's graphs alone."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    return torch.compile(pool, backend=backend, dynamic=True)
+
+
+def compile_counts() -> dict[str, int]:
+    """Graphs Dynamo captured (one per compile or recompile) and graph breaks, since :func:`compiled_pooler`."""
+    from torch._dynamo.utils import counters
+
+    return {"graphs": counters["stats"]["unique_graphs"], "graph_breaks": sum(counters["graph_break"].values())}
+
+
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
     return {
@@ -157,6 +192,16 @@ def comma_ints(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def command_line(script: str) -> str:
+    """The command that ran ``benchmarks/<script>``: the thread and import-path variables set, then the arguments."""
+    import os
+    import shlex
+    import sys
+
+    settings = [f"{name}={os.environ[name]}" for name in ("OMP_NUM_THREADS", "PYTHONPATH") if name in os.environ]
+    return shlex.join([*settings, "python", f"benchmarks/{script}", *sys.argv[1:]])
 
 
 def write_results(name: str, payload: dict[str, object], **provenance_of: Any) -> Path:

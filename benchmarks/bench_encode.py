@@ -13,27 +13,15 @@ Run: ``python benchmarks/bench_encode.py [--repeats N]``.
 from __future__ import annotations
 
 import argparse
-import random
 
 import torch
-from _common import corpus_text, print_table, time_side_by_side, write_results
+from _common import print_table, prose_windows, time_side_by_side, write_results
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot import GLOTPooling, default_backbone_path
 from st_glot.utils.provenance import describe_backbone, describe_method, generated_source
-
-
-def sentences(count: int, seed: int = 0) -> list[str]:
-    words = corpus_text().split()
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        size = rng.randint(8, 100)
-        start = rng.randrange(len(words) - size)
-        out.append(" ".join(words[start : start + size]))
-    return out
 
 
 def main() -> None:
@@ -51,7 +39,7 @@ def main() -> None:
             modules=[backbone, GLOTPooling(d, hidden_dim=128, num_layers=2, tau=0.3)], device="cpu"
         ),
     }
-    texts = sentences(args.count)
+    texts = prose_windows(args.count)
     lengths = [len(ids) for ids in backbone.tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
     times = time_side_by_side(
         {name: (lambda m=m: m.encode(texts, batch_size=32)) for name, m in models.items()}, args.repeats

@@ -9,7 +9,9 @@ windows of LLM-like token states (:func:`_common.anisotropic_states`):
 - ``fwd_bwd_ms``: forward and backward of a mean-square loss on the pooled vectors;
 - ``step_ms``: the same plus an Adam update (the paper's "training step");
 - ``peak_mib``: peak memory allocated on the device during the steps, input
-  states, parameters and optimizer state included (CUDA only).
+  states, parameters and optimizer state included (CUDA only);
+- ``compiled_inference``: the inference forward (fp32), eager against
+  ``torch.compile(pool, dynamic=True)`` with Inductor (:func:`time_compiled`).
 
 ``bf16`` feeds bf16 token states under ``torch.autocast(dtype=bfloat16)``: the
 linear layers run in bf16, while the graph (cosine, threshold) and the softmaxes
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from _common import RESULTS, anisotropic_states, machine, print_table
+from _common import RESULTS, anisotropic_states, compile_counts, compiled_pooler, machine, print_table
 
 from st_glot import GLOTPooling
 from st_glot.nn.graph import build_token_graph
@@ -120,6 +122,42 @@ def time_dtype(
     return row
 
 
+def time_compiled(states: torch.Tensor, mask: torch.Tensor, repeats: int, warmup: int) -> dict[str, object]:
+    """The recommended pooler's inference forward, fp32, eager against ``torch.compile(dynamic=True)`` (Inductor).
+
+    ``compile_s`` is the first compiled call (capture and code generation); a second batch of
+    ``L / 2`` tokens follows, so ``graphs`` is 1 when a new shape needs no recompile.
+    ``max_abs_diff`` compares the two poolers' vectors on the timed batch.
+    """
+    device = states.device
+    torch.manual_seed(0)
+    pool = GLOTPooling(states.size(-1), **RECOMMENDED).to(device).eval()
+    compiled = compiled_pooler(pool)
+    features = {"token_embeddings": states, "attention_mask": mask}
+    half = {
+        "token_embeddings": states[:, : states.size(1) // 2].clone(),
+        "attention_mask": mask[:, : mask.size(1) // 2].clone(),
+    }
+    with torch.inference_mode():
+        begin = time.perf_counter()
+        got = compiled(dict(features))["sentence_embedding"]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        compile_s = time.perf_counter() - begin
+        compiled(dict(half))
+        diff = (got - pool(dict(features))["sentence_embedding"]).abs().max().item()
+        eager_ms = median_ms(lambda: pool(dict(features)), device, repeats, warmup)
+        compiled_ms = median_ms(lambda: compiled(dict(features)), device, repeats, warmup)
+    return {
+        "eager_ms": eager_ms,
+        "compiled_ms": compiled_ms,
+        "speedup": eager_ms / compiled_ms,
+        "compile_s": compile_s,
+        **compile_counts(),
+        "max_abs_diff": diff,
+    }
+
+
 def test_counts(junit: Path | None, exit_code: int | None) -> dict[str, object] | None:
     """Counts of the device tests from pytest's JUnit XML, with pytest's exit code (counts absent if pytest wrote none)."""
     if junit is None:
@@ -169,6 +207,13 @@ def main() -> None:
             failed.append({"dtype": label, "error": str(error)})
     if rows:
         print_table(rows, ["dtype", "backend", "fwd_bwd_ms", "step_ms", "paper_ms_over_step_ms"])
+    log(f"timing the compiled pooler's inference forward (fp32) against eager: d={d}, B={B}, L={L}")
+    try:
+        compiled = time_compiled(states, mask, args.repeats, args.warmup)
+        print_table([compiled], ["eager_ms", "compiled_ms", "speedup", "compile_s", "graphs", "graph_breaks"])
+    except Exception as error:  # Inductor's code generation may fail on a new device: keep the other figures
+        log(f"compiled FAILED: {error}")
+        compiled = {"error": f"{type(error).__name__}: {error}"}
 
     payload = {
         "machine": {
@@ -184,6 +229,7 @@ def main() -> None:
         "edge_density": density,
         "paper_step_ms": PAPER_STEP_MS,
         "results": rows + failed,
+        "compiled_inference": compiled,
         "tests": test_counts(args.junit, args.tests_exit_code),
         "provenance": provenance(
             configuration={
@@ -196,8 +242,9 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.output, (json.dumps(payload, indent=2) + "\n").encode())
     log(f"wrote {args.output}")
-    if failed:
-        sys.exit(f"timing failed for {', '.join(row['dtype'] for row in failed)} (see {args.output})")
+    failures = [row["dtype"] for row in failed] + (["compiled"] if "error" in compiled else [])
+    if failures:
+        sys.exit(f"timing failed for {', '.join(failures)} (see {args.output})")
 
 
 if __name__ == "__main__":

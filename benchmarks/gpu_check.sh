@@ -3,7 +3,8 @@
 #   (a) the device tests: pytest -m cuda tests/test_cuda.py (pooler forward/backward, dense = pyg, fit on cached
 #       states with training on the device, save/load across devices), each compared with the CPU;
 #   (b) benchmarks/bench_gpu.py: GLOTPooling forward+backward (and the Adam step) at d=4096, B=32, L=128, tau 0.3,
-#       recommended configuration, fp32 and bf16, against the paper's 13.4 ms per step on Mistral-7B;
+#       recommended configuration, fp32 and bf16, against the paper's 13.4 ms per step on Mistral-7B; and its
+#       inference forward, eager against torch.compile(dynamic=True) (compile time, graphs, speed-up);
 #   (c) one JSON with the device name, torch version, figures and test counts:
 #       benchmarks/results/gpu_check.json, or the path given as the first argument.
 # Without a GPU it says so and runs the same steps on the CPU at toy size (d=64, B=4, L=32), the tests with

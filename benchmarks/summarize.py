@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from _common import RESULTS, VS_REFERENCE_COLUMNS
+from _common import BACKEND_COLUMNS, COMPILE_COLUMNS, RESULTS, VS_REFERENCE_COLUMNS
 
 
 def table(rows: list[dict[str, object]], columns: list[str]) -> list[str]:
@@ -29,6 +29,8 @@ SECTIONS = {
         ["B", "L", "d", "step_ms", "step_gflop", "achieved_gflops", "matmul_gflops", "utilisation"],
     ),
     "encode": ("model.encode throughput, all-MiniLM-L6-v2", ["pooling", "sentences_per_s", "seconds"]),
+    "compile": ("GLOTPooling forward, eager vs torch.compile(dynamic=True), d=384, B=32", COMPILE_COLUMNS),
+    "backends": ("model.encode of a saved GLOT model: torch vs ONNX / OpenVINO backbone", BACKEND_COLUMNS),
     "long": (
         "Long inputs, d=2048, one inference forward per subprocess",
         ["B", "L", "tau", "backend", "path", "group", "seconds", "peak_gib", "pooler_gib", "error"],
@@ -45,9 +47,10 @@ def main() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         out += [f"## {title}", "", f"machine: `{data['machine']}`, threads: {data.get('threads', '?')}", ""]
         out += table(data["rows"], columns) + [""]
-        for key in ("worst_speedup", "glot_over_mean"):
+        for key in ("worst_speedup", "glot_over_mean", "compile_s", "graphs", "graph_breaks", "unavailable"):
             if key in data:
-                out += [f"{key}: {data[key]:.3f}", ""]
+                value = data[key]
+                out += [f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}", ""]
     print("\n".join(out))
 
 

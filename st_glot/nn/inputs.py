@@ -30,10 +30,14 @@ def padded_token_states(
         owner: the pooler's name, for error messages.
         zero_padding: False skips zeroing the padding (a full copy of the states)
             when every state is finite; padding is then finite but arbitrary, for
-            callers that never read it. Non-finite padding is always zeroed.
+            callers that never read it. Non-finite padding is always zeroed, and so
+            is all padding under ``torch.compile``, where finiteness is not known
+            on the host (there the zeroing fuses with the check).
 
     Raises:
         ValueError: the states have another width, or NaN/inf on a valid token.
+        RuntimeError: NaN/inf on a valid token under ``torch.compile`` on CPU (on CUDA a
+            device-side assert), raised by the compiled kernel with the same message.
     """
     token_embeddings = features["token_embeddings"]
     if "cu_seq_lens_q" in features:
@@ -52,18 +56,38 @@ def padded_token_states(
             f"{owner} was built for embedding_dimension={embedding_dimension} but received token states of "
             f"width {token_embeddings.size(-1)}. Build it with embedding_dimension=backbone.get_embedding_dimension()."
         )
+    if torch.compiler.is_compiling():
+        return _checked_in_graph(token_embeddings, valid, owner), valid
     # A finite sum proves every element finite in one reduction; only otherwise (NaN/inf
     # somewhere, possibly on padding, or an overflowing sum) are the valid tokens checked one by one.
     finite = bool(torch.isfinite(token_embeddings.sum()))
     if not finite and not torch.isfinite(token_embeddings[valid]).all():
-        raise ValueError(
-            f"{owner} received NaN or inf token states from the backbone. Check the backbone's dtype "
-            "(fp16 overflows are common: load it in bf16 or fp32) and its inputs."
-        )
+        raise ValueError(_non_finite_message(owner))
     if finite and not zero_padding:
         return token_embeddings, valid
     # Padding states never enter the result, but 0 * NaN would: zero them.
     return token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0), valid
+
+
+def _non_finite_message(owner: str) -> str:
+    """The error for NaN or inf token states on a valid token."""
+    return (
+        f"{owner} received NaN or inf token states from the backbone. Check the backbone's dtype "
+        "(fp16 overflows are common: load it in bf16 or fp32) and its inputs."
+    )
+
+
+def _checked_in_graph(token_embeddings: Tensor, valid: Tensor, owner: str) -> Tensor:
+    """The states with padding zeroed, checked for NaN/inf on valid tokens without a host sync.
+
+    Under ``torch.compile`` a Python ``bool`` of a tensor ends the graph (the host waits for
+    the device, then a second graph starts). :func:`torch._assert_async` stays in the graph
+    instead: the compiled kernel raises ``RuntimeError`` with :func:`_non_finite_message` on
+    CPU, and on CUDA triggers a device-side assert, as PyTorch's own in-kernel checks do.
+    """
+    padding = ~valid.unsqueeze(-1)  # (B, L, 1)
+    torch._assert_async((torch.isfinite(token_embeddings) | padding).all(), _non_finite_message(owner))
+    return token_embeddings.masked_fill(padding, 0.0)
 
 
 #: :meth:`PackedTokens.from_mask` packs only when the valid tokens fill at most this share of ``B·L``.

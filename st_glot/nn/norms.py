@@ -61,12 +61,20 @@ class TokenRunningNorm(nn.Module):
         self.num_tokens.zero_()
 
     @torch.no_grad()
-    def update(self, tokens: Tensor) -> None:
-        """Merge ``(N, d)`` fp32 tokens into the statistics (no host sync: the count stays a tensor)."""
-        count = tokens.size(0)
-        weight = count / (self.num_tokens + count)  # () m / (n + m)
-        batch_mean = tokens.mean(dim=0)  # (d,)
-        batch_var = (tokens - batch_mean).square().mean(dim=0)  # (d,); two passes: faster than torch.var_mean on CPU
+    def update(self, tokens: Tensor, valid: Tensor | None = None) -> None:
+        """Merge fp32 tokens ``(..., d)`` into the statistics: those where ``valid`` ``(...)`` is True, or all.
+
+        No host sync and no shape that depends on the mask's values (so it compiles into one
+        graph): the count stays a tensor, and without any token the merge weight
+        ``m / max(n + m, 1)`` is 0, which leaves the statistics unchanged.
+        """
+        tokens = tokens.reshape(-1, tokens.size(-1))  # (M, d)
+        keep = valid.reshape(-1, 1) if valid is not None else tokens.new_ones((tokens.size(0), 1), dtype=torch.bool)
+        count = keep.sum()  # () m
+        weight = count / (self.num_tokens + count).clamp_min(1)  # () m / (n + m)
+        # two masked passes, faster than var_mean on CPU; padding adds nothing, whatever it holds
+        batch_mean = tokens.masked_fill(~keep, 0.0).sum(dim=0) / count.clamp_min(1)  # (d,)
+        batch_var = (tokens - batch_mean).masked_fill(~keep, 0.0).square().sum(dim=0) / count.clamp_min(1)  # (d,)
         delta = batch_mean - self.running_mean  # (d,)
         self.running_var.mul_(1 - weight).add_(batch_var * weight + delta.square() * (weight * (1 - weight)))
         self.running_mean.add_(delta * weight)
@@ -75,16 +83,19 @@ class TokenRunningNorm(nn.Module):
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:
         """``(B, L, d)`` states and ``(B, L)`` mask → ``(B, L, d)`` fp32, padding 0."""
         valid = valid.bool()
-        out = torch.zeros(x.shape, dtype=torch.float32, device=x.device)  # (B, L, d)
-        out[valid] = self.normalize_tokens(x[valid])
-        return out
+        if self.training:
+            self.update(x.float(), valid)
+        return self._standardize(x).masked_fill(~valid.unsqueeze(-1), 0.0)  # (B, L, d)
 
     def normalize_tokens(self, tokens: Tensor) -> Tensor:
         """``(N, d)`` valid tokens → ``(N, d)`` fp32 standardised; in training they are merged into the statistics first."""
-        tokens = tokens.float()
-        if self.training and tokens.size(0):
-            self.update(tokens)
-        return (tokens - self.running_mean) * torch.rsqrt(self.running_var + self.eps)
+        if self.training:
+            self.update(tokens.float())
+        return self._standardize(tokens)
+
+    def _standardize(self, x: Tensor) -> Tensor:
+        """``(..., d)`` → ``(..., d)`` fp32, ``(x − μ) / √(σ² + ε)``."""
+        return (x.float() - self.running_mean) * torch.rsqrt(self.running_var + self.eps)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.num_features}, tokens_seen={self.num_tokens.item()})"

@@ -269,14 +269,18 @@ class GLOTPooling(SavableModule):
         )  # (B, L, d), (B, L); padding finite, not necessarily zero
         # No token position at all (a decoder's empty texts): the dense path pools each row to 0, the edge list has no node.
         backend, group = self.choose_backend(*valid.shape) if valid.size(1) else ("dense", valid.size(0))
-        pooled = [
-            self._pool(backend, token_embeddings[start : start + group], valid[start : start + group])
-            for start in range(0, max(valid.size(0), 1), max(group, 1))  # an empty batch still makes one (0, ·) pass
-        ]
+        if group >= valid.size(0):  # one pass (an empty batch too); no slicing, so no size enters a guard
+            pooled = [self._pool(backend, token_embeddings, valid)]
+        else:
+            pooled = [
+                self._pool(backend, token_embeddings[start : start + group], valid[start : start + group])
+                for start in range(0, valid.size(0), group)
+            ]
         self.last_backend, self.last_group_size = backend, group
-        logger.debug(
-            "GLOTPooling: %s path, %d sequences per pass, batch of shape %s", backend, group, tuple(valid.shape)
-        )
+        if not torch.compiler.is_compiling():  # a logging call would end a compiled graph
+            logger.debug(
+                "GLOTPooling: %s path, %d sequences per pass, batch of shape %s", backend, group, tuple(valid.shape)
+            )
         z = torch.cat([z for z, _ in pooled])  # (B, D)
         if self.anchor_mix is not None:
             z = self.anchor_mix(z, token_embeddings, valid)
@@ -307,11 +311,16 @@ class GLOTPooling(SavableModule):
         is rare: then every per-token step (input norm, projections, scorer) costs
         ``Σ nᵢ`` rows, and the graph products run on rows of width ``L`` that hold
         several short sequences each (:mod:`st_glot.nn.row_packing`) when that
-        saves at least a quarter of the ``(G, L, L)`` entries.
+        saves at least a quarter of the ``(G, L, L)`` entries. Under ``torch.compile`` the
+        dense path keeps the padded layout: a packing's sizes depend on the mask's values,
+        which would end the graph and specialise it to them.
         """
-        packing = PackedTokens.from_mask(valid) if backend == "dense" else None
+        compiling = torch.compiler.is_compiling()
+        packing = PackedTokens.from_mask(valid) if backend == "dense" and not compiling else None
         if packing is None:
-            if not bool(valid.all()):
+            if compiling:
+                states = token_embeddings  # padding zeroed by padded_token_states
+            elif not bool(valid.all()):
                 states = token_embeddings.masked_fill(~valid.unsqueeze(-1), 0.0)  # (G, L, d), padding 0
             elif token_embeddings.is_inference() and torch.is_grad_enabled():
                 states = token_embeddings.clone()  # states made under inference_mode: autograd must save them
