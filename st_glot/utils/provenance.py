@@ -15,7 +15,9 @@ parts from the objects a run used. The block holds:
   dataset with the revision in the local Hub cache (:func:`hub_source`), or generated data.
 - ``machine``: CPU model, logical CPUs, torch threads, device, Python and library versions.
 - ``started`` / ``finished``: the process's start time and the time the block was made, UTC ISO 8601.
-- ``reconstructed``: False here; blocks written afterwards for older results say True.
+- ``reconstructed``: False here. Blocks written afterwards for results made before the block existed say
+  True, leave what is unknown null, and add ``reconstruction`` (where each field came from) and, where a
+  result was not made by its script as it stands, ``note``.
 
 Only the standard library is imported at module level; torch and psutil load when a block is made.
 """
