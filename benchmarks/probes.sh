@@ -8,8 +8,8 @@
 #   layer-smollm2, layer-minilm     layer_probe.py, every hidden state: "Which layer to pool" (Generalisation);
 #                                   results/generalisation/layer-probe-smollm2.json,
 #                                   results/generalisation/layer-probe-minilm.json
-#   cola-smollm2, cola-minilm       cola_probe.py, logistic regression on pooled vectors: "CoLA: why the 2,000-row
-#                                   runs sat near MCC 0"; results/glue/cola-probe-smollm2.json,
+#   cola-smollm2, cola-minilm       cola_probe.py, logistic regression on pooled vectors: "CoLA: the class prior,
+#                                   the heads and the frozen features"; results/glue/cola-probe-smollm2.json,
 #                                   results/glue/cola-probe-minilm.json
 #   prompteol                       bench_prompteol.py on all 1,500 STS-B dev pairs: the untrained rows of "STS-B:
 #                                   poolers on PromptEOL-templated SmolLM2-135M states" and docs/decoders.md's figures;

@@ -54,7 +54,6 @@ def score_table(src: Sources, header: list[str], rows: list[Row], margin: str = 
 
 SMOL = {t: GLUE + f"smollm2-full-{t}" for t in ("cola", "stsb", "mrpc")}
 SMOL_ANCHOR = {t: GLUE + f"smollm2-full-{t}-glot-anchor" for t in ("cola", "stsb", "mrpc")}
-SST2_FULL = GLUE + "smollm2-full-sst2"
 SST2_FULL_MEAN_MAX = GLUE + "smollm2-full-sst2-mean-max"
 SST2_SAMPLE = GLUE + "smollm2-sst2-limit10000"
 SST2_SAMPLE_ANCHOR = GLUE + "smollm2-sst2-limit10000-glot-anchor"
@@ -71,16 +70,16 @@ def smollm2_rows() -> list[Row]:
             "GLOT + anchor (the default on templated decoders)",
             "glot",
             SMOL_ANCHOR,
-            SST2_FULL,
+            None,
             SST2_SAMPLE_ANCHOR,
             other=False,
             bold=True,
         ),
         row("GLOT, no anchor (`--anchor none`)", "glot", SMOL, None, SST2_SAMPLE, other=False),
-        row("AdaPool", "adapool", SMOL, SST2_FULL, SST2_SAMPLE),
+        row("AdaPool", "adapool", SMOL, None, SST2_SAMPLE),
         row("mean", "mean", SMOL, SST2_FULL_MEAN_MAX, SST2_SAMPLE),
         row("max", "max", SMOL, SST2_FULL_MEAN_MAX, SST2_SAMPLE),
-        row("PromptEOL (last token)", "prompteol", SMOL, SST2_FULL, SST2_SAMPLE),
+        row("PromptEOL (last token)", "prompteol", SMOL, None, SST2_SAMPLE),
         Row("mean, untrained", (None, (SMOL["stsb"], "stsb", "mean (untrained)"), None, None, None), other=False),
     ]
 
@@ -90,7 +89,6 @@ def smollm2_rows() -> list[Row]:
     PAGE,
     *SMOL.values(),
     *SMOL_ANCHOR.values(),
-    SST2_FULL,
     SST2_FULL_MEAN_MAX,
     SST2_SAMPLE,
     SST2_SAMPLE_ANCHOR,
@@ -128,15 +126,13 @@ def rate_text(rate: float) -> str:
 SMOL_LABELS = {"adapool": "AdaPool", "mean": "mean", "max": "max", "prompteol": "PromptEOL"}
 
 
-@section("glue-smollm2-tuning", PAGE, *SMOL.values(), *SMOL_ANCHOR.values(), SST2_FULL, SST2_FULL_MEAN_MAX)
+@section("glue-smollm2-tuning", PAGE, *SMOL.values(), *SMOL_ANCHOR.values(), SST2_FULL_MEAN_MAX)
 def glue_smollm2_tuning(src: Sources) -> str:
     entries = []
     for task, label in (("stsb", "STS-B"), ("cola", "CoLA"), ("mrpc", "MRPC")):
         entries.append((label, "GLOT + anchor", SMOL_ANCHOR[task], task, "glot"))
         entries.append((label, "GLOT", SMOL[task], task, "glot"))
         entries += [(label, name, SMOL[task], task, m) for m, name in SMOL_LABELS.items()]
-    entries.append(("SST-2 (full)", "GLOT + anchor", SST2_FULL, "sst2", "glot"))
-    entries += [("SST-2 (full)", SMOL_LABELS[m], SST2_FULL, "sst2", m) for m in ("adapool", "prompteol")]
     entries += [("SST-2 (full)", SMOL_LABELS[m], SST2_FULL_MEAN_MAX, "sst2", m) for m in ("mean", "max")]
     rates = [1e-4, 3e-4, 1e-3, 3e-3]
     header = ["task", "method", *(f"lr {rate_text(r)}" for r in rates), "chosen"]
@@ -274,39 +270,6 @@ def glue_minilm_cola_losses(src: Sources) -> str:
             rows.append([MINILM_LABELS[r["method"]], str(r["epochs"]), num(losses[0], 3), num(losses[-1], 3)])
     header = ["method (first grid, seed 0)", "epochs chosen", "training loss, first epoch", "training loss, last epoch"]
     return table(header, rows)
-
-
-# --- the first 2,000 rows -------------------------------------------------------------------------------------
-
-LIMIT = {"minilm": GLUE + "minilm-limit2000", "smollm2": GLUE + "smollm2-limit2000"}
-
-
-def limit_table(src: Sources, folder: str, labels: dict[str, str]) -> str:
-    order = ("cola", "sst2", "stsb", "mrpc")
-    rows = [Row(label, tuple((folder, t, m) for t in order)) for m, label in labels.items()]
-    rows.append(Row("mean, untrained", (None, None, (folder, "stsb", "mean (untrained)"), None)))
-    return score_table(src, ["method", *(TASKS[t] for t in order)], rows)
-
-
-@section("glue-minilm-limit2000", PAGE, LIMIT["minilm"])
-def glue_minilm_limit(src: Sources) -> str:
-    return limit_table(
-        src,
-        LIMIT["minilm"],
-        {"glot": "GLOT, paper settings", **{m: MINILM_LABELS[m] for m in ("adapool", "mean", "max", "cls")}},
-    )
-
-
-@section("glue-smollm2-limit2000", PAGE, LIMIT["smollm2"])
-def glue_smollm2_limit(src: Sources) -> str:
-    labels = {
-        "glot": 'GLOT, centred graph, `input_norm="standardize"`',
-        "adapool": "AdaPool",
-        "mean": "mean",
-        "max": "max",
-        "cls": "last token",
-    }
-    return limit_table(src, LIMIT["smollm2"], labels)
 
 
 # --- STS-B on PromptEOL-templated SmolLM2 ----------------------------------------------------------------------
