@@ -6,6 +6,7 @@
 # (results/long.json) and where a training step goes, one epoch of fit under cProfile on one thread
 # (results/training_profile.json, results/training_profile.md); then prints every JSON file as tables
 # (summarize.py). Run it on a quiet machine: the figures are timings.
+# The ONNX and OpenVINO backends need an environment of their own: benchmarks/backends.sh.
 # Usage: benchmarks/performance.sh; PYTHON names the Python to use and ST_GLOT_DATA the offline data folder
 # (stsb/; default ../shared/data). Log: benchmarks/logs/performance.log (and the terminal).
 source "$(dirname "$0")/_preamble.sh" log

@@ -266,3 +266,74 @@ def performance_gpu(src: Sources) -> str:
         f"paper's {payload['paper_step_ms']:g} ms ÷ ours",
     ]
     return paragraphs(intro) + "\n\n" + table(header, rows)
+
+
+COMPILE = RESULTS + "compile.json"
+MASKS = {"full": "full", "mixed": "mixed lengths"}
+
+
+def threads(count: int) -> str:
+    """``one thread`` / ``2 threads``."""
+    return "one thread" if count == 1 else f"{count} threads"
+
+
+def span(values: list[float], suffix: str = "x") -> str:
+    """The range of ``values`` with two decimals: ``0.79–1.13x`` (one value alone: ``1.24x``)."""
+    low, high = num(min(values), 2), num(max(values), 2)
+    return (low if low == high else f"{low}–{high}") + suffix
+
+
+@section("performance-compile", PAGE, COMPILE)
+def performance_compile(src: Sources) -> str:
+    payload = src.json(COMPILE)
+    rows = [
+        [
+            str(r["L"]),
+            MASKS[r["mask"]],
+            f"{100 * r['fill']:.0f} %",
+            sig(r["eager_ms"]),
+            sig(r["compiled_ms"]),
+            times(r["speedup"]),
+            f"{r['max_abs_diff']:.1e}",
+        ]
+        for r in payload["rows"]
+    ]
+    header = ["L", "mask", "valid tokens", "eager ms", "compiled ms", "speed-up", "max abs diff"]
+    return (
+        table(header, rows)
+        + "\n\n"
+        + paragraphs(
+            f"First call (capture and code generation): {payload['compile_s']:.1f} s; {payload['graphs']} graphs "
+            f"and {payload['graph_breaks']} graph breaks over the {len({r['L'] for r in payload['rows']})} lengths "
+            f"and {len(MASKS)} masks."
+        )
+    )
+
+
+BACKENDS = RESULTS + "backends.json"
+BACKEND_NAMES = {"torch": "torch", "onnx": "ONNX", "openvino": "OpenVINO"}
+
+
+@section("performance-backends", PAGE, BACKENDS)
+def performance_backends(src: Sources) -> str:
+    payload = src.json(BACKENDS)
+    rows = [
+        [
+            BACKEND_NAMES[r["backend"]],
+            sig(r["sentences_per_s"]),
+            sig(r["seconds"]),
+            times(r["speedup"]),
+            f"{r['max_abs_diff']:.1e}" if r["max_abs_diff"] else "0",
+        ]
+        for r in payload["rows"]
+    ]
+    versions = ", ".join(f"{name} {version}" for name, version in payload["versions"].items() if version)
+    missing = "; ".join(
+        f'{BACKEND_NAMES[name]} ("{error.split(". ")[0].split(": ", 1)[-1]}")'
+        for name, error in payload["unavailable"].items()
+    )
+    return (
+        table(["backend", "sentences/s", "seconds", "speed-up", "max abs diff"], rows)
+        + "\n\n"
+        + paragraphs(f"Installed: {versions}. Not loaded: {missing or 'none'}.")
+    )

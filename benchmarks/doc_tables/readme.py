@@ -20,6 +20,7 @@ from doc_tables.registry import (
     STRESS,
     section,
 )
+from doc_tables.registry import COSTS as COSTS_PAGE
 from doc_tables.registry import GENERALISATION as GENERALISATION_PAGE
 from doc_tables.registry import PERFORMANCE as PERFORMANCE_PAGE
 from doc_tables.sources import Sources
@@ -202,6 +203,35 @@ def readme_performance_summary(src: Sources) -> str:
         ],
     ]
     return table(["what", "result"], rows)
+
+
+@section("compile-summary", PERFORMANCE_PAGE, performance.COMPILE)
+def readme_compile(src: Sources) -> str:
+    payload = src.json(performance.COMPILE)
+    rows = payload["rows"]
+    by_mask = {mask: [r["speedup"] for r in rows if r["mask"] == mask] for mask in performance.MASKS}
+    lengths = sorted({r["L"] for r in rows})
+    return paragraphs(
+        f"On the development CPU, {performance.threads(payload['threads'])}, d = {payload['dim']}, "
+        f"B = {payload['batch_size']}, L = {lengths[0]}–{lengths[-1]}, the first call took "
+        f"{payload['compile_s']:.0f} s and the compiled pooler ran at "
+        f"{performance.span([r['speedup'] for r in rows])} eager's speed: {performance.span(by_mask['full'])} on "
+        f"full batches, {performance.span(by_mask['mixed'])} on batches of mixed lengths, which eager packs "
+        f"(`benchmarks/bench_compile.py`; [every row]({src.link(COSTS_PAGE + '#compiled-pooler-torchcompile')}))."
+    )
+
+
+@section("backends-summary", PERFORMANCE_PAGE, performance.BACKENDS)
+def readme_backends(src: Sources) -> str:
+    payload = src.json(performance.BACKENDS)
+    speed = {r["backend"]: r["speedup"] for r in payload["rows"]}
+    versions = payload["versions"]
+    return paragraphs(
+        f"On the development CPU, {performance.threads(payload['threads'])}, `encode` of {payload['count']} texts "
+        f"ran at {performance.times(speed['openvino'])} torch's speed with OpenVINO "
+        f"(`benchmarks/bench_backends.py`, with transformers {versions['transformers']} and optimum-intel "
+        f"{versions['optimum-intel']}; [the run]({src.link(COSTS_PAGE + '#onnx-and-openvino')}))."
+    )
 
 
 @section("compare-decoder", (README, COMPARE), gen.SMOL, gen.SMOL_ANCHOR, gen.SMOL_PROBE)
