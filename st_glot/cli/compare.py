@@ -37,7 +37,7 @@ from st_glot.cli.args import (
     number,
 )
 from st_glot.evaluation.user_data import TASK_TYPES
-from st_glot.utils.choices import POOLINGS
+from st_glot.utils.choices import FROZEN_POOLINGS
 
 #: Seeds compared by default: three, for error bars.
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
@@ -82,7 +82,7 @@ def register(subparsers) -> None:
         default=None,
         help="a sample of N rows of each file (seeded, stratified by class)",
     )
-    add_methods_argument(parser, "--pooling", POOLINGS)
+    add_methods_argument(parser, "--pooling", FROZEN_POOLINGS)
     parser.add_argument(
         "--output",
         default="compare-results",

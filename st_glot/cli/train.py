@@ -12,6 +12,7 @@ from st_glot.cli.args import (
     add_training_arguments,
     fit_options,
     glot_kwargs,
+    lora_installed,
     number,
 )
 from st_glot.cli.errors import user_errors
@@ -38,7 +39,13 @@ def register(subparsers) -> None:
         help="folder for the trained SentenceTransformer; written whole at the end (replacing an existing one) "
         "or not at all",
     )
-    parser.add_argument("--pooling", choices=POOLINGS, default="glot")
+    parser.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        type=lora_installed,
+        default="glot",
+        help="default glot; lora trains LoRA adapters on the backbone (needs peft) and saves them merged into it",
+    )
     parser.add_argument(
         "--loss",
         choices=tuple(loss for loss in LOSSES if loss != "mnrl"),
