@@ -74,7 +74,9 @@ def _check_results(out, methods: list[str], seeds: list[int], metric: str, stdou
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == ranked
     cost_rows = [line for line in costs.splitlines() if line.startswith("| ") and not line.startswith("| method")]
     assert sorted(row.split(" | ")[0].removeprefix("| ") for row in cost_rows) == sorted(ranked)
-    assert all(set(r["cost"]) >= {"trainable_parameters", "total_seconds", "peak_memory_mib"} for r in results["records"])
+    assert all(
+        set(r["cost"]) >= {"trainable_parameters", "total_seconds", "peak_memory_mib"} for r in results["records"]
+    )
     for row, stats in zip(rows, results["methods"].values()):
         cells = [c.strip() for c in row.strip("| ").split("|")]
         assert cells[1] == f"{stats['mean']:.2f} ± {stats['std']:.2f}"
