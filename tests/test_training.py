@@ -235,7 +235,7 @@ def test_group_by_length_chooses_the_batches(tiny_backbone, tmp_path):
 
 
 def test_group_by_length_needs_the_cache(model):
-    with pytest.raises(ValueError, match="group_by_length=True needs use_cache=True"):
+    with pytest.raises(ValueError, match=r"group_by_length=True needs the token-state cache .* got use_cache=False\."):
         fit(model, _pairs(8), use_cache=False, group_by_length=True, show_progress_bar=False)
 
 
