@@ -123,6 +123,13 @@ def test_training_moves_the_adapters_and_nothing_else_of_the_backbone(tiny_backb
     assert all(p.requires_grad for p in model[0].parameters())  # the flags are restored after training
 
 
+def test_lora_refuses_checkpoints(tiny_backbone, tmp_path):
+    model = make_model(tiny_backbone, "lora")
+    with pytest.raises(ValueError, match="checkpoint_dir is not supported for a backbone with LoRA adapters"):
+        fit(model, _pairs(), checkpoint_dir=str(tmp_path / "ckpt"), show_progress_bar=False)
+    assert not (tmp_path / "ckpt").exists()
+
+
 def test_a_cached_methods_trainable_parameters_are_its_pooler_and_head(tiny_backbone, tmp_path):
     model = make_model(tiny_backbone, "glot", normalize=False, hidden_dim=8)
     data = Dataset.from_dict({"text": [f"the {w} fox sat" for w in WORDS] * 3, "label": [i % 3 for i in range(24)]})

@@ -6,6 +6,9 @@ data. The backbone runs once: its token states go to the token-state cache and e
 method and seed reads them. Prints the table and the winner with its margin over the runner-up ("glot wins
 by 3.1 points over adapool"), and writes results.md, results.json and scores.png
 (bars: mean over seeds, error bars: standard deviation) to --output, whole or not at all.
+results.md also holds each method's cost (trainable parameters, seconds per step, wall time
+with the cache fill charged to every method that reads the cache, peak memory).
+--pooling ...,lora adds LoRA adapters trained on the backbone itself (needs peft).
 
 Data: CSV, TSV (tab-separated, detected from the first line) or JSONL files with a
 header / keys naming the columns, or a Hugging Face Hub dataset NAME[:CONFIG][@SPLIT].

@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     loss = args.loss or task.loss
     with ExitStack() as stack:
         with user_errors("train"):
+            if args.pooling == "lora" and args.checkpoint_dir:
+                raise ValueError(
+                    "--checkpoint-dir is not supported with --pooling lora (resuming cannot load adapters)."
+                )
             if loss not in task.losses:
                 raise ValueError(
                     f"--loss {loss} cannot train task {args.task!r}; valid for it: {', '.join(task.losses)}."

@@ -175,7 +175,7 @@ def fit(
         output_dir: if given, the trained model (and head) are saved there.
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
             interrupted run resumes from the latest complete one (model, optimizer,
-            trainer state and, for ``"classification"``, the head).
+            trainer state and, for ``"classification"``, the head); not with LoRA adapters.
         eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
         show_progress_bar: one bar for the token states the backbone computes and one
             over the training steps; False prints nothing at all.
@@ -202,6 +202,10 @@ def fit(
             f"and a backbone without LoRA adapters; got use_cache={use_cache}"
             + (", a backbone with adapters" if adapted else "")
             + "."
+        )
+    if adapted and checkpoint_dir is not None:
+        raise ValueError(
+            "checkpoint_dir is not supported for a backbone with LoRA adapters: resuming cannot load them."
         )
     use_cache = use_cache and not adapted
     columns = text_columns(train_dataset)
