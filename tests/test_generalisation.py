@@ -100,3 +100,7 @@ def test_generalisation_command(tiny_bert_dir, tmp_path):
     untrained = {r["measurement"]: r["score"] for r in payload["records"] if r["method"] == "mean (untrained)"}
     assert untrained["stsb"] == pytest.approx(untrained["mnrl:stsb"])  # the same model scored twice
     assert "| glot |" in (out / "results.md").read_text()
+    trained = [r for r in payload["records"] if r["seed"] is not None]
+    assert all(r["cost"]["steps"] > 0 and r["measurement"] in r["training"].split(", ") for r in trained)
+    costs = (out / "results.md").read_text().split("## Cost per method and training run")[1]
+    assert "| glot | stsb, mrpc-zero-shot | 2 |" in costs  # one row per run, its two seeds (not its two measurements)

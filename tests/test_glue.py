@@ -58,6 +58,9 @@ def test_glue_command(tiny_bert_dir, tmp_path):
     assert got == {("stsb", "glot"), ("stsb", "mean"), ("stsb", "mean (untrained)"), ("cola", "glot"), ("cola", "mean")}
     assert all(-100 <= r["score"] <= 100 for r in records)
     assert "| paper BERT-base glot | 83.86 | 47.49 |" in (out / "results.md").read_text()
+    assert all(("cost" in r) == (r["method"] != "mean (untrained)") for r in records)
+    costs = (out / "results.md").read_text().split("## Cost per method")[1]
+    assert all(f"| {m} | {t} | 1 |" in costs for m in ("glot", "mean") for t in ("stsb", "cola"))
 
 
 def test_unknown_task_is_rejected(capsys):
