@@ -295,3 +295,16 @@ def test_compare_runs_glot_and_lora_side_by_side_with_their_costs(tiny_bert_dir,
     costs_table = text.split("## Cost per method")[1]
     assert "| glot | 2 |" in costs_table and "| lora | 2 | 5,152 | 6 |" in costs_table
     assert "no cache" in costs_table
+
+
+def test_a_bfloat16_backbone_trains_float32_adapters(tiny_llama_dir, tmp_path):
+    backbone = load_backbone(tiny_llama_dir, dtype="bfloat16")
+    model = make_model(backbone, "lora", project=True)
+    adapters = adapter_parameters(model[0])
+    assert {p.dtype for p in adapters.values()} == {torch.float32} and model[2].linear.weight.dtype == torch.float32
+    before = {n: p.detach().clone() for n, p in adapters.items()}
+    fit(model, _pairs(8), epochs=1, batch_size=4, learning_rate=1e-2, cache_dir=tmp_path, show_progress_bar=False)
+    assert {p.dtype for p in adapters.values()} == {torch.float32} and model[2].linear.weight.dtype == torch.float32
+    assert any(not torch.equal(p, before[n]) for n, p in adapters.items())
+    vectors = model.encode(["the cat sat"], convert_to_tensor=True)
+    assert vectors.dtype == torch.float32 and torch.isfinite(vectors).all()

@@ -139,6 +139,28 @@ def make_model(
     return attach_glot_card(model)
 
 
+def assemble(modules: list[nn.Module], device: str | None = None) -> SentenceTransformer:
+    """``SentenceTransformer(modules=modules, device=device)`` with the modules after the first in the dtypes
+    they had: sentence-transformers casts them to the first module's dtype (a float16 or bfloat16 backbone's),
+    where a float32 pooler would lose Adam's small updates. Their tensors keep their values exactly."""
+    kept = [
+        (owner, kind, name, tensor.data if kind == "_parameters" else tensor)
+        for module in modules[1:]
+        for owner in module.modules()
+        for kind in ("_parameters", "_buffers")
+        for name, tensor in getattr(owner, kind).items()
+        if tensor is not None
+    ]
+    model = SentenceTransformer(modules=modules, device=device)
+    for owner, kind, name, tensor in kept:
+        current = getattr(owner, kind)[name]
+        if kind == "_parameters":
+            current.data = tensor.to(current.device)
+        else:
+            owner._buffers[name] = tensor.to(current.device)
+    return model
+
+
 def _float32_states(module: nn.Module, args: Any, features: dict[str, Any]) -> dict[str, Any]:
     """Forward hook: a low-precision backbone's token states as float32, for the float32 modules after it."""
     features["token_embeddings"] = features["token_embeddings"].float()

@@ -96,7 +96,9 @@ def adapted_backbone(backbone: Transformer, settings: LoraSettings | None = None
     template (:class:`~st_glot.models.templated.TemplatedTransformer`) reads its texts in PromptEOL's
     template (as the ``"prompteol"`` method does), so that its last token summarises the text.
 
-    The ``requires_grad`` flags of the shared weights are left as they were: :func:`st_glot.fit`
+    The adapters are float32 whatever the backbone's dtype (as the modules after a float16 or bfloat16
+    backbone are, :func:`~st_glot.models.factory.make_model`). The ``requires_grad`` flags of the shared
+    weights are left as they were: :func:`st_glot.fit`
     trains the adapters alone (:func:`st_glot.training.lora.adapters_only`).
     """
     try:
@@ -120,6 +122,8 @@ def adapted_backbone(backbone: Transformer, settings: LoraSettings | None = None
         target_modules=attention_projections(adapted.auto_model),
     )
     inject_adapter_in_model(config, adapted.auto_model, ADAPTER)
+    for p in adapter_parameters(adapted).values():  # float32 on a bf16 backbone: Adam's small steps are kept
+        p.data = p.data.float()  # peft casts each layer's input to its adapters' dtype and the sum back
     for p in adapted.parameters():  # peft turned the shared weights' flags off; they are the backbone's
         p.requires_grad_(flags.get(id(p), True))
     if is_decoder(adapted) and not isinstance(adapted, TemplatedTransformer):

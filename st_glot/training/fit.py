@@ -58,6 +58,7 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
 from st_glot.hub.model_card import record_training
+from st_glot.models.factory import assemble
 from st_glot.models.lora import adapters_merged, has_adapters
 from st_glot.nn.serialization import WEIGHTS_NAME
 from st_glot.training.cache import TokenStateCache
@@ -345,7 +346,7 @@ def _stand_in(model: SentenceTransformer, cache: TokenStateCache | None) -> Sent
     cache (or by the frozen backbone itself without one). It shares those modules with ``model``,
     so training it trains ``model`` in place."""
     front = CachedTokenStates(cache) if cache is not None else model[0]
-    stand_in = SentenceTransformer(modules=[front, *list(model)[1:]], device=str(model.device))
+    stand_in = assemble([front, *list(model)[1:]], device=str(model.device))  # modules after a bf16 front stay fp32
     stand_in.model_card_data = _StandInCard()  # after construction: st-glot's modules attach their own card
     stand_in.model_card_data.register_model(stand_in)
     return stand_in
