@@ -18,12 +18,30 @@ linear layers run in bf16, while the graph (cosine, threshold) and the softmaxes
 stay fp32 as the module computes them. Times are medians over ``--repeats``
 steps after ``--warmup`` steps; on CUDA each step is timed with CUDA events.
 
+GLOT against LoRA (``glot_vs_lora`` in the JSON; the paper's 13.4 ms against 1,454 ms per step on
+Mistral-7B): a random-weight Llama decoder of width ``--dim`` with ``--decoder-layers`` layers and
+Mistral-7B's proportions (MLP width 3.5 d, heads of 128, a quarter as many key-value heads; built
+from ``LlamaConfig``, nothing downloaded; bf16 weights on CUDA, fp32 on the CPU) on ``B`` windows of
+``L`` random tokens. One training step of each:
+
+- ``lora`` (st-glot's ``lora`` method: rank 8, α 16, on the attention projections) and
+  ``lora_paper`` (the paper's rank 64 on all seven linear maps of each layer): the decoder's forward
+  and backward with adapters, an Adam update of the adapters, on a mean-square loss of the last token;
+- ``glot``: the recommended pooler's step on the decoder's token states read from memory (as
+  ``fit`` reads them from its cache: the backbone does not run in GLOT's steps), under bf16 autocast
+  on CUDA; timed after the decoder is freed, so its peak holds no decoder weight.
+
+Each row has ``step_ms``, ``trainable_parameters``, ``peak_mib`` (CUDA: the largest allocation during
+its steps, the decoder's weights included for LoRA) and ``step_ms_per_layer`` for LoRA (its step
+grows with the layers; a 32-layer model's step is about 32 times that).
+
 The JSON (``--output``) holds the device name, torch version, configuration,
 figures and, given ``--junit``, the device tests' counts. ``benchmarks/gpu_check.sh``
 runs this after the device tests.
 
     python benchmarks/bench_gpu.py --device cuda --output benchmarks/results/gpu_check.json
-    python benchmarks/bench_gpu.py --device cpu --dim 64 --batch-size 4 --length 32 --output /tmp/gpu_check-cpu.json
+    python benchmarks/bench_gpu.py --device cpu --dim 64 --batch-size 4 --length 32 --decoder-layers 2 \
+        --output /tmp/gpu_check-cpu.json
 """
 
 from __future__ import annotations
@@ -43,12 +61,21 @@ import torch
 from _common import RESULTS, anisotropic_states, compile_counts, compiled_pooler, machine, print_table
 
 from st_glot import GLOTPooling
+from st_glot.models.lora import LoraSettings, attention_projections
 from st_glot.nn.graph import build_token_graph
 from st_glot.utils.io import atomic_write_bytes
 from st_glot.utils.provenance import describe_method, provenance
 
 #: The paper's GLOT training step on Mistral-7B (project page), milliseconds.
 PAPER_STEP_MS = 13.4
+#: The paper's LoRA (r = 64) training step on Mistral-7B (project page), milliseconds.
+PAPER_LORA_STEP_MS = 1454.0
+#: The paper's LoRA: rank 64 on every linear map of each layer (167.8M parameters on Mistral-7B).
+PAPER_LORA = {
+    "r": 64,
+    "alpha": 128.0,
+    "targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+}
 #: The recommended configuration (docs/getting-started.md, *Presets*), passed explicitly.
 RECOMMENDED = {
     "hidden_dim": 128,
@@ -158,6 +185,103 @@ def time_compiled(states: torch.Tensor, mask: torch.Tensor, repeats: int, warmup
     }
 
 
+def random_decoder(dim: int, layers: int, length: int, device: torch.device):
+    """A random-weight Llama decoder of width ``dim`` with Mistral-7B's proportions, seeded, in eval mode
+    (bf16 on CUDA, fp32 on the CPU)."""
+    from transformers import LlamaConfig, LlamaModel
+
+    heads = max(1, dim // 128)
+    config = LlamaConfig(
+        vocab_size=1024,
+        hidden_size=dim,
+        intermediate_size=int(3.5 * dim),
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 4),
+        max_position_embeddings=length,
+    )
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaModel(config)
+    return model.to(torch.bfloat16 if device.type == "cuda" else torch.float32).eval()
+
+
+def time_lora(
+    dim: int, layers: int, ids: torch.Tensor, targets: list[str] | None, r: int, alpha: float, repeats: int, warmup: int
+) -> dict[str, object]:
+    """``step_ms``, ``trainable_parameters`` and (CUDA) ``peak_mib`` of one LoRA training step on a fresh
+    random decoder: adapters of rank ``r`` on ``targets`` (None: the attention projections)."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    device = ids.device
+    decoder = random_decoder(dim, layers, ids.size(1), device)
+    targets = targets or attention_projections(decoder)
+    inject_adapter_in_model(LoraConfig(r=r, lora_alpha=alpha, target_modules=targets), decoder)
+    trained = [p for p in decoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trained, lr=1e-4)
+    mask = torch.ones_like(ids)  # (B, L)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        z = decoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, -1]  # (B, d) the last token
+        z.float().square().mean().backward()
+        optimizer.step()
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    row: dict[str, object] = {"step_ms": median_ms(step, device, repeats, warmup)}
+    row["step_ms_per_layer"] = row["step_ms"] / layers
+    row["trainable_parameters"] = sum(p.numel() for p in trained)
+    if device.type == "cuda":
+        row["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return row
+
+
+def glot_vs_lora(
+    dim: int, layers: int, batch_size: int, length: int, device: torch.device, repeats: int, warmup: int
+) -> dict[str, object]:
+    """One training step of GLOT (on the decoder's cached token states) and of LoRA (st-glot's and the paper's
+    settings) on a random decoder (module docstring); a LoRA row that fails (e.g. out of memory) keeps the others."""
+    torch.manual_seed(0)
+    ids = torch.randint(0, 1024, (batch_size, length), device=device)  # (B, L) full windows
+    decoder = random_decoder(dim, layers, length, device)
+    with torch.no_grad():
+        states = decoder(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.float()  # (B, L, d)
+    del decoder
+    rows: dict[str, object] = {}
+    settings = LoraSettings()
+    for name, (targets, r, alpha) in {
+        "lora": (None, settings.r, settings.alpha),
+        "lora_paper": (PAPER_LORA["targets"], PAPER_LORA["r"], PAPER_LORA["alpha"]),
+    }.items():
+        log(f"timing {name}: r={r} on {targets or 'the attention projections'}, {layers} layers of width {dim}")
+        try:
+            rows[name] = time_lora(dim, layers, ids, targets, r, alpha, repeats, warmup)
+        except (RuntimeError, ModuleNotFoundError) as error:  # peft missing, or out of memory on a small device
+            log(f"{name} FAILED: {error}")
+            rows[name] = {"error": str(error)}
+        if device.type == "cuda":
+            torch.cuda.empty_cache()  # the decoder of that row is gone with time_lora's frame
+    log("timing glot on the decoder's token states")
+    mask = torch.ones(batch_size, length, dtype=torch.long, device=device)  # (B, L)
+    glot = time_dtype(states, mask, torch.bfloat16 if device.type == "cuda" else None, repeats, warmup)
+    glot["trainable_parameters"] = sum(p.numel() for p in GLOTPooling(dim, **RECOMMENDED).parameters())
+    rows["glot"] = glot
+    for name in ("lora", "lora_paper"):
+        if "step_ms" in rows[name]:
+            rows[name]["over_glot_step"] = rows[name]["step_ms"] / glot["step_ms"]
+    return {
+        "config": {"dim": dim, "decoder_layers": layers, "batch_size": batch_size, "length": length},
+        "paper_step_ms": {"glot": PAPER_STEP_MS, "lora": PAPER_LORA_STEP_MS, "decoder_layers": 32},
+        "lora_settings": {
+            "lora": {"r": settings.r, "alpha": settings.alpha, "targets": "attention"},
+            "lora_paper": PAPER_LORA,
+        },
+        "results": rows,
+    }
+
+
 def test_counts(junit: Path | None, exit_code: int | None) -> dict[str, object] | None:
     """Counts of the device tests from pytest's JUnit XML, with pytest's exit code (counts absent if pytest wrote none)."""
     if junit is None:
@@ -179,6 +303,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument(
+        "--decoder-layers", type=int, default=4, help="layers of the random decoder for GLOT against LoRA (0: skip it)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "gpu_check.json")
     parser.add_argument("--junit", type=Path, default=None, help="pytest --junitxml file of the device tests")
     parser.add_argument("--tests-exit-code", type=int, default=None, help="pytest's exit code for the device tests")
@@ -214,6 +341,11 @@ def main() -> None:
     except Exception as error:  # Inductor's code generation may fail on a new device: keep the other figures
         log(f"compiled FAILED: {error}")
         compiled = {"error": f"{type(error).__name__}: {error}"}
+    versus = None
+    if args.decoder_layers:
+        versus = glot_vs_lora(d, args.decoder_layers, B, L, device, args.repeats, args.warmup)
+        timed = [{"method": k, **v} for k, v in versus["results"].items() if "step_ms" in v]
+        print_table(timed, ["method", "trainable_parameters", "step_ms"])
 
     payload = {
         "machine": {
@@ -230,6 +362,7 @@ def main() -> None:
         "paper_step_ms": PAPER_STEP_MS,
         "results": rows + failed,
         "compiled_inference": compiled,
+        "glot_vs_lora": versus,
         "tests": test_counts(args.junit, args.tests_exit_code),
         "provenance": provenance(
             configuration={

@@ -71,9 +71,14 @@ def _check_results(out, methods: list[str], seeds: list[int], metric: str, stdou
     best = results["winner"]
     assert best["method"] == ranked[0] and best["runner_up"] == ranked[1]
     assert best["margin"] == pytest.approx(means[0] - means[1])
-    table = (out / "results.md").read_text()
+    table, costs = (out / "results.md").read_text().split("## Cost per method")
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| method")]
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == ranked
+    cost_rows = [line for line in costs.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert sorted(row.split(" | ")[0].removeprefix("| ") for row in cost_rows) == sorted(ranked)
+    assert all(
+        set(r["cost"]) >= {"trainable_parameters", "total_seconds", "peak_memory_mib"} for r in results["records"]
+    )
     for row, stats in zip(rows, results["methods"].values()):
         cells = [c.strip() for c in row.strip("| ").split("|")]
         assert cells[1] == f"{stats['mean']:.2f} ± {stats['std']:.2f}"
@@ -133,9 +138,9 @@ def test_classification_jsonl_all_poolers(tiny_bert_dir, tmp_path, capsys):
     (tmp_path / "dev.jsonl").write_text(lines(9))
     assert main(_argv(tiny_bert_dir, tmp_path, tmp_path / "train.jsonl", tmp_path / "dev.jsonl", "--seeds", "0")) == 0
     stdout = capsys.readouterr().out
-    from st_glot.utils.choices import POOLINGS
+    from st_glot.utils.choices import FROZEN_POOLINGS
 
-    results = _check_results(tmp_path / "out", list(POOLINGS), [0], "accuracy", stdout)
+    results = _check_results(tmp_path / "out", list(FROZEN_POOLINGS), [0], "accuracy", stdout)  # the default
     assert results["task_type"] == "classification"
     assert results["data"]["classes"] == ["a", "b", "c"]
     assert all(0 <= r["score"] <= 100 for r in results["records"])

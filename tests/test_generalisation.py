@@ -110,3 +110,7 @@ def test_generalisation_command(tiny_bert_dir, tmp_path, monkeypatch):
     losses = {m: "mnrl" if m.startswith("mnrl:") else "cosent" for m in measurements}
     training = {"loss": losses, "epochs": 1, "batch_size": 8, "seeds": [0, 1], "learning_rate": 2e-4}
     check_provenance(payload["provenance"], argv, tiny_bert_dir, trained, files, training, since)
+    trained_records = [r for r in payload["records"] if r["seed"] is not None]
+    assert all(r["cost"]["steps"] > 0 and r["measurement"] in r["training"].split(", ") for r in trained_records)
+    costs = (out / "results.md").read_text().split("## Cost per method and training run")[1]
+    assert "| glot | stsb, mrpc-zero-shot | 2 |" in costs  # one row per run, its two seeds (not its two measurements)

@@ -64,6 +64,9 @@ def test_glue_command(tiny_bert_dir, tmp_path, monkeypatch):
     files.update({data / "cola" / "test_idd.tsv": 2, data / "cola" / "test_ood.tsv": 1})
     training = {"loss": {"stsb": "cosine", "cola": "classification"}, "epochs": 1, "batch_size": 8, "seeds": [0]}
     check_provenance(payload["provenance"], argv, tiny_bert_dir, trained, files, training, since)
+    assert all(("cost" in r) == (r["method"] != "mean (untrained)") for r in records)
+    costs = (out / "results.md").read_text().split("## Cost per method")[1]
+    assert all(f"| {m} | {t} | 1 |" in costs for m in ("glot", "mean") for t in ("stsb", "cola"))
 
 
 def test_unknown_task_is_rejected(capsys):

@@ -117,6 +117,9 @@ def test_stress_test_command(tiny_bert_dir, tmp_path, capfd, monkeypatch):
         8,
     )
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in results["records"])
+    assert all(r["cost"]["cached"] and r["cost"]["trainable_parameters"] > 0 for r in results["records"])
+    costs = (out / "results.md").read_text().split("## Cost per method")[1]
+    assert all(f"| {m} | " in costs for m in ("glot", "mean", "cls"))
     assert (out / "accuracy.png").stat().st_size > 10_000
     assert len(list((out / "explanations").glob("*.png"))) == 2
     block = results["provenance"]

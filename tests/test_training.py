@@ -235,11 +235,12 @@ def test_group_by_length_chooses_the_batches(tiny_backbone, tmp_path):
 
 
 def test_group_by_length_needs_the_cache(model):
-    with pytest.raises(ValueError, match="group_by_length=True needs use_cache=True"):
+    with pytest.raises(ValueError, match=r"group_by_length=True needs the token-state cache .* got use_cache=False\."):
         fit(model, _pairs(8), use_cache=False, group_by_length=True, show_progress_bar=False)
 
 
-def test_low_precision_backbone_trains_a_float32_pooler(tiny_llama_dir, tmp_path):
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_low_precision_backbone_trains_a_float32_pooler(tiny_llama_dir, tmp_path, use_cache):
     from st_glot.models.backbones import load_backbone
     from st_glot.models.factory import make_model, make_pooler
 
@@ -256,7 +257,17 @@ def test_low_precision_backbone_trains_a_float32_pooler(tiny_llama_dir, tmp_path
             "score": [1.0, 0.2] * 4,
         }
     )
-    fit(model, pairs, loss="cosine", epochs=1, batch_size=4, cache_dir=tmp_path, show_progress_bar=False)
+    fit(
+        model,
+        pairs,
+        loss="cosine",
+        epochs=1,
+        batch_size=4,
+        cache_dir=tmp_path,
+        use_cache=use_cache,
+        show_progress_bar=False,
+    )
+    assert {p.dtype for p in list(model.parameters())[len(list(backbone.parameters())) :]} == {torch.float32}
     assert any(not torch.equal(a, b) for a, b in zip(before, model[1].parameters()))  # trained, in float32
     vectors = model.encode(["the cat sat", "a dog sat"], convert_to_tensor=True)
     assert vectors.dtype == torch.float32 and torch.isfinite(vectors).all()

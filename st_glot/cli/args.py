@@ -13,6 +13,7 @@ from st_glot.utils.choices import (
     DEFAULT_CACHE_DIR,
     DEFAULT_MAX_SEQ_LENGTH,
     EDGE_WEIGHTS,
+    FROZEN_POOLINGS,
     GLOT_OPTIONS,
     GNN_TYPES,
     GRAPH_NORMS,
@@ -253,14 +254,33 @@ def fit_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_methods_argument(parser: argparse.ArgumentParser, flag: str, default: tuple[str, ...]) -> None:
-    """``flag`` (``--pooling`` or ``--methods``): comma-separated pooling methods, checked against POOLINGS."""
-    shown = "all" if default == POOLINGS else ",".join(default)
+    """``flag`` (``--pooling`` or ``--methods``): comma-separated pooling methods, checked against POOLINGS
+    (and ``lora`` against an installed ``peft``, before anything runs)."""
+    shown = "all but lora" if default == FROZEN_POOLINGS else ",".join(default)
+    names = comma_list(valid=POOLINGS, what="pooling method(s)")
+
+    def methods(text: str) -> list[str]:
+        chosen = names(text)
+        if "lora" in chosen:
+            lora_installed()
+        return chosen
+
     parser.add_argument(
         flag,
-        type=comma_list(valid=POOLINGS, what="pooling method(s)"),
+        type=methods,
         default=list(default),
-        help=f"comma-separated, from {','.join(POOLINGS)} (default: {shown})",
+        help=f"comma-separated, from {','.join(POOLINGS)} (default: {shown}); "
+        "lora trains LoRA adapters on the backbone (needs peft: pip install 'st-glot[lora]')",
     )
+
+
+def lora_installed(method: str = "lora") -> str:
+    """An argparse check: ``method``, if it is not ``lora`` or ``peft`` is installed; else a one-line error."""
+    import importlib.util
+
+    if method == "lora" and importlib.util.find_spec("peft") is None:
+        raise argparse.ArgumentTypeError("the lora method needs peft: pip install 'st-glot[lora]'")
+    return method
 
 
 def number(

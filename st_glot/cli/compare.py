@@ -6,6 +6,9 @@ data. The backbone runs once: its token states go to the token-state cache and e
 method and seed reads them. Prints the table and the winner with its margin over the runner-up ("glot wins
 by 3.1 points over adapool"), and writes results.md, results.json and scores.png
 (bars: mean over seeds, error bars: standard deviation) to --output, whole or not at all.
+results.md also holds each method's cost (trainable parameters, seconds per step, wall time
+with the cache fill charged to every method that reads the cache, peak memory).
+--pooling ...,lora adds LoRA adapters trained on the backbone itself (needs peft).
 
 Data: CSV, TSV (tab-separated, detected from the first line) or JSONL files with a
 header / keys naming the columns, or a Hugging Face Hub dataset NAME[:CONFIG][@SPLIT].
@@ -39,7 +42,7 @@ from st_glot.cli.args import (
     settings,
 )
 from st_glot.evaluation.user_data import TASK_TYPES
-from st_glot.utils.choices import POOLINGS
+from st_glot.utils.choices import FROZEN_POOLINGS
 
 #: Seeds compared by default: three, for error bars.
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
@@ -84,7 +87,7 @@ def register(subparsers) -> None:
         default=None,
         help="a sample of N rows of each file (seeded, stratified by class)",
     )
-    add_methods_argument(parser, "--pooling", POOLINGS)
+    add_methods_argument(parser, "--pooling", FROZEN_POOLINGS)
     parser.add_argument(
         "--output",
         default="compare-results",

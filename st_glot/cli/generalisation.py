@@ -30,7 +30,7 @@ from st_glot.cli.args import (
     run_provenance,
     settings,
 )
-from st_glot.utils.choices import POOLINGS
+from st_glot.utils.choices import FROZEN_POOLINGS
 
 
 def register(subparsers) -> None:
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data-dir", required=True, help="offline data folder holding stsb/, mrpc/ and banking77/")
-    add_methods_argument(parser, "--pooling", POOLINGS)
+    add_methods_argument(parser, "--pooling", FROZEN_POOLINGS)
     parser.add_argument(
         "--banking77-limit",
         type=number(int, 1),
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from st_glot.cli.errors import user_errors
     from st_glot.evaluation.generalisation import (
         MEASUREMENT_LOSSES,
+        format_costs,
         format_table,
         load_protocol_data,
         protocol_sources,
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         with open(output / "results.json", "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=2)
         with open(output / "results.md", "w", encoding="utf-8") as f:
-            f.write(f"# Generalisation protocol: {label} (scores x100, mean ± std over seeds)\n\n{table}\n")
+            f.write(f"# Generalisation protocol: {label} (scores x100, mean ± std over seeds)\n\n{table}\n\n")
+            f.write(f"## Cost per method and training run (mean over seeds)\n\n{format_costs(records)}\n")
     print()
     print(table)
     print(f"\nwrote {os.path.join(args.output, 'results.json')} and results.md")

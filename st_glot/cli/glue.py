@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             output = stack.enter_context(atomic_output_dir(args.output))
             data = {task: load_task(task, args.data_dir, limit=args.limit, seed=args.seeds[0]) for task in args.task}
         # The heavy stack (torch, sentence-transformers) only once the output and data are checked.
+        from st_glot.evaluation.costs import format_cost_table
         from st_glot.evaluation.glue import format_table, run_glue
         from st_glot.evaluation.tuning import format_tuning
         from st_glot.models.backbones import backbone_label, load_backbone
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
             )
         with open(output / "results.md", "w", encoding="utf-8") as f:
             label = backbone_label(args.backbone, args.gguf_file)
-            f.write(f"# GLUE-style comparison: {label} (scores x100)\n\n{table}\n")
+            f.write(f"# GLUE-style comparison: {label} (scores x100)\n\n{table}\n\n")
+            f.write(f"## Cost per method (mean over seeds)\n\n{format_cost_table(records, group='task')}\n")
     print()
     print(table)
     print(f"\nwrote {os.path.join(args.output, 'results.json')} and results.md")

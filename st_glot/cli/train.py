@@ -12,6 +12,7 @@ from st_glot.cli.args import (
     add_training_arguments,
     fit_options,
     glot_kwargs,
+    lora_installed,
     number,
     run_provenance,
     settings,
@@ -40,7 +41,13 @@ def register(subparsers) -> None:
         help="folder for the trained SentenceTransformer; written whole at the end (replacing an existing one) "
         "or not at all",
     )
-    parser.add_argument("--pooling", choices=POOLINGS, default="glot")
+    parser.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        type=lora_installed,
+        default="glot",
+        help="default glot; lora trains LoRA adapters on the backbone (needs peft) and saves them merged into it",
+    )
     parser.add_argument(
         "--loss",
         choices=tuple(loss for loss in LOSSES if loss != "mnrl"),
@@ -80,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     loss = args.loss or task.loss
     with ExitStack() as stack:
         with user_errors("train"):
+            if args.pooling == "lora" and args.checkpoint_dir:
+                raise ValueError(
+                    "--checkpoint-dir is not supported with --pooling lora (resuming cannot load adapters)."
+                )
             if loss not in task.losses:
                 raise ValueError(
                     f"--loss {loss} cannot train task {args.task!r}; valid for it: {', '.join(task.losses)}."

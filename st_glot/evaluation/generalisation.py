@@ -37,8 +37,10 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.compare import compare_poolers, mean_and_std
+from st_glot.evaluation.costs import CacheFills, cost_record, format_cost_table
 from st_glot.evaluation.tasks import load_task, read_sts_genres, task_sources
 from st_glot.models.factory import make_model
+from st_glot.models.lora import has_adapters
 from st_glot.training.fit import cached_encoder
 
 logger = logging.getLogger(__name__)
@@ -182,7 +184,10 @@ def run_protocol(
     **fit_kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per (measurement, method, seed) as it is scored: ``measurement`` (one of
-    :data:`MEASUREMENTS`), ``method``, ``seed`` (None untrained), ``score`` (×100).
+    :data:`MEASUREMENTS`), ``method``, ``seed`` (None untrained), ``score`` (×100); a trained method's
+    records also hold ``training`` (the measurements its training run serves, e.g. ``"stsb, mrpc-zero-shot"``)
+    and that run's ``cost`` (:func:`~st_glot.evaluation.costs.cost_record`, the run's cache fill charged
+    to every cached method of every seed).
 
     Args:
         backbone: the frozen backbone (with its template, if any).
@@ -199,7 +204,8 @@ def run_protocol(
         eval_texts += _banking77_texts(data.banking77_folder, banking77_limit, seeds[0])
 
     def score(model: SentenceTransformer, measurements: Sequence[str]) -> Iterator[tuple[str, float]]:
-        encoder = cached_encoder(model, eval_texts, **cache_options)
+        # a LoRA model's backbone is its own: no cache holds its states
+        encoder = model if has_adapters(model[0]) else cached_encoder(model, eval_texts, **cache_options)
         encoder.eval()
         with torch.no_grad():
             for measurement in measurements:
@@ -213,9 +219,9 @@ def run_protocol(
                     # the same Banking77 sample for every seed: the first seed's, whose texts were cached above
                     yield measurement, _banking77(encoder, data.banking77_folder, banking77_limit, seeds[0])
 
-    def record(measurement: str, method: str, seed: int | None, value: float) -> dict[str, Any]:
+    def record(measurement: str, method: str, seed: int | None, value: float, **run: Any) -> dict[str, Any]:
         logger.info("%-16s %-22s seed %s %.2f", measurement, method, seed, value)
-        return {"measurement": measurement, "method": method, "seed": seed, "score": value}
+        return {"measurement": measurement, "method": method, "seed": seed, "score": value, **run}
 
     for method in (m for m in methods if m in PARAMETER_FREE):
         model = make_model(backbone, method)
@@ -225,9 +231,11 @@ def run_protocol(
     runs: list[tuple[Dataset, tuple[str, ...]]] = [(data.without_genre(genre), (f"logo:{genre}",)) for genre in GENRES]
     runs.append((data.stsb_train, ("stsb", "mrpc-zero-shot")))
     runs.append((data.positive_pairs(), ("mnrl:stsb", "mnrl:banking77")))
+    fills = {measurements: CacheFills() for _, measurements in runs}  # each run's own data, over the seeds
     for seed in seeds:
         for train, measurements in runs:
-            for method, _, model in compare_poolers(
+            training = ", ".join(measurements)
+            for method, result, model in compare_poolers(
                 backbone,
                 train,
                 None,
@@ -235,11 +243,13 @@ def run_protocol(
                 loss=MEASUREMENT_LOSSES[measurements[0]],
                 seed=seed,
                 glot_kwargs=glot_kwargs,
-                run_label=f"for {', '.join(measurements)}, seed {seed}",
+                run_label=f"for {training}, seed {seed}",
+                cache_fills=fills[measurements],
                 **fit_kwargs,
             ):
+                cost = cost_record(result.cost)
                 for measurement, value in score(model, measurements):
-                    yield record(measurement, method, seed, value)
+                    yield record(measurement, method, seed, value, training=training, cost=cost)
 
 
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
@@ -281,3 +291,13 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
             margins.append(f"{summary['glot'][c][0] - max(others):+.2f}" if c in summary["glot"] and others else "")
         lines.append("| glot − best other | " + " | ".join(margins) + " |")
     return "\n".join(lines)
+
+
+def format_costs(records: Sequence[dict[str, Any]]) -> str:
+    """The cost table (:func:`~st_glot.evaluation.costs.format_cost_table`) of the training runs behind
+    ``records``: one row per method and run (a run scored on several measurements counts once), means over seeds.
+
+    The runs share one token-state cache and their training texts overlap (each leave-one-genre-out set is part
+    of STS-B train), so a run is charged the fill of the texts it added to the cache, not of all its texts."""
+    runs = {(r["training"], r["method"], r["seed"]): r for r in records if "cost" in r}
+    return format_cost_table(list(runs.values()), group="training")

@@ -19,6 +19,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers, mean_and_std
+from st_glot.evaluation.costs import CacheFills, cost_record
 from st_glot.evaluation.tasks import PAPER_ROWS, TASKS, load_task
 from st_glot.evaluation.tuning import Tuning, tune_methods
 from st_glot.models.factory import make_model
@@ -65,7 +66,8 @@ def run_glue(
     Returns:
         The records, one per (task, method, seed): ``task``, ``method``, ``seed``, ``metric``,
         ``score`` (×100), ``learning_rate``, ``epochs``, ``train_rows``, ``eval_rows``,
-        ``train_seconds`` and ``losses`` (the mean training loss of each epoch); for STS-B also
+        ``train_seconds``, ``losses`` (the mean training loss of each epoch) and ``cost``
+        (:func:`~st_glot.evaluation.costs.cost_record`, the task's cache fill charged); for STS-B also
         the untrained mean-pooling baseline as method ``"mean (untrained)"``. And the tunings,
         per task and method (empty without ``lr_grid``).
     """
@@ -91,6 +93,7 @@ def run_glue(
                 **fit_kwargs,
             )
         overrides = {method: tuning.fit_kwargs() for method, tuning in tunings.get(task_name, {}).items()}
+        fills = CacheFills()
         for seed in seeds:
             runs = compare_poolers(
                 backbone,
@@ -102,6 +105,7 @@ def run_glue(
                 glot_kwargs=glot_kwargs,
                 overrides=overrides,
                 run_label=f"{task_name}, seed {seed}",
+                cache_fills=fills,
                 **fit_kwargs,
             )
             for method, result, _ in runs:
@@ -119,6 +123,7 @@ def run_glue(
                         "eval_rows": len(evaluation),
                         "train_seconds": round(result.train_seconds, 1),
                         "losses": [entry["loss"] for entry in result.history if "loss" in entry],
+                        "cost": cost_record(result.cost),
                     }
                 )
                 logger.info("%-8s %-8s seed %d %s %.2f", task_name, method, seed, task.metric, records[-1]["score"])

@@ -21,6 +21,7 @@ from typing import Any
 from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.compare import METRIC_KEYS, compare_poolers, mean_and_std
+from st_glot.evaluation.costs import CacheFills, cost_record, format_cost_table
 from st_glot.evaluation.tuning import Tuning, format_tuning, tune_methods
 from st_glot.evaluation.user_data import TASK_TYPES, UserTask
 
@@ -43,8 +44,9 @@ def run_comparison(
 
     A record holds ``seed``, ``method``, ``score`` (the task type's metric ×100),
     ``metrics`` (every metric of :attr:`TaskType.metrics`, ×100), ``train_seconds``,
-    ``precompute_seconds`` and, for ``glot``, ``glot_config`` (the pooler's resolved
-    configuration).
+    ``precompute_seconds``, ``cost`` (:func:`~st_glot.evaluation.costs.cost_record`, the cache
+    fill charged to every cached method of every seed) and, for ``glot``, ``glot_config`` (the
+    pooler's resolved configuration).
 
     Args:
         backbone: the frozen backbone.
@@ -58,6 +60,7 @@ def run_comparison(
     """
     overrides = {method: tuning.fit_kwargs() for method, tuning in (tunings or {}).items()}
     kind = TASK_TYPES[task.task_type]
+    fills = CacheFills()
     for seed in seeds:
         runs = compare_poolers(
             backbone,
@@ -69,6 +72,7 @@ def run_comparison(
             glot_kwargs=glot_kwargs,
             overrides=overrides,
             run_label=f"seed {seed}",
+            cache_fills=fills,
             **fit_kwargs,
         )
         for method, result, model in runs:
@@ -80,6 +84,7 @@ def run_comparison(
                 "metrics": metrics,
                 "train_seconds": round(result.train_seconds, 2),
                 "precompute_seconds": round(result.precompute_seconds, 2),
+                "cost": cost_record(result.cost),
                 **overrides.get(method, {}),
             }
             if method == "glot":
@@ -205,7 +210,8 @@ def write_results(
     tunings: dict[str, Tuning] | None = None,
     provenance: dict[str, Any] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], str]:
-    """Write ``results.json``, ``results.md`` and ``scores.png`` into ``folder``; return summary, winner, table.
+    """Write ``results.json``, ``results.md`` (the score table, the winner and the cost table) and ``scores.png``
+    into ``folder``; return summary, winner, table.
 
     ``results.json`` holds ``backbone``, ``task_type``, ``metric``, the data (sources, rows,
     columns, classes), ``seeds``, ``settings`` (the options as given), ``glot_config``,
@@ -251,7 +257,8 @@ def write_results(
     with open(os.path.join(folder, "results.md"), "w", encoding="utf-8") as f:
         f.write(
             f"# Pooler comparison: {title}\n\ntrain {task.sources[0]} ({len(task.train)} rows), "
-            f"eval {task.sources[1]} ({len(task.evaluation)} rows)\n\n{table}\n\n{best['line']}.\n"
+            f"eval {task.sources[1]} ({len(task.evaluation)} rows)\n\n{table}\n\n{best['line']}.\n\n"
+            f"## Cost per method (mean over seeds)\n\n{format_cost_table(records)}\n"
         )
     plot(summary, metric, os.path.join(folder, "scores.png"), title)
     return summary, best, table

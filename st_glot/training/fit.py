@@ -58,9 +58,12 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
 from st_glot.hub.model_card import record_training
+from st_glot.models.factory import assemble
+from st_glot.models.lora import adapters_merged, has_adapters
 from st_glot.nn.serialization import WEIGHTS_NAME
 from st_glot.training.cache import TokenStateCache
 from st_glot.training.cached_input import CachedTokenStates
+from st_glot.training.cost import Cost, PeakMemory, trainable_parameters
 from st_glot.training.frozen import backbone_states, frozen
 from st_glot.training.heads import (
     HEAD_FOLDER,
@@ -68,6 +71,7 @@ from st_glot.training.heads import (
     ClassificationLoss,
     LinearHead,
 )
+from st_glot.training.lora import training_backbone
 from st_glot.training.sampler import LengthBucketBatchSampler
 from st_glot.utils.checks import check_choice, check_int
 from st_glot.utils.choices import DEFAULT_CACHE_DIR, LOSSES
@@ -94,6 +98,8 @@ class FitResult:
         cache_dir: the cache folder used, or None when ``use_cache=False``.
         history: one entry per finished epoch, ``{"epoch": e, "loss": mean training loss, …}``
             plus the evaluation metrics of that epoch when ``eval_every_epoch`` (learning curves).
+        cost: trainable parameters, steps, seconds per step, wall time and peak memory
+            (:class:`~st_glot.training.cost.Cost`).
     """
 
     head: LinearHead | None
@@ -103,6 +109,7 @@ class FitResult:
     texts_computed: int = 0
     cache_dir: str | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    cost: Cost = field(default_factory=Cost)
 
 
 def text_columns(dataset: Dataset) -> list[str]:
@@ -138,7 +145,11 @@ def fit(
     show_progress_bar: bool = True,
     progress_label: str | None = None,
 ) -> FitResult:
-    """Train everything after the backbone of ``model``; the backbone stays frozen.
+    """Train everything after the backbone of ``model``; the backbone stays frozen, but for LoRA adapters.
+
+    A backbone with LoRA adapters (``make_model(backbone, "lora")``) trains them, and nothing
+    else of it (:func:`~st_glot.training.lora.adapters_only`): it then runs in every step and
+    the token-state cache is not used (``use_cache`` is ignored).
 
     Args:
         model: ``SentenceTransformer(modules=[backbone, pooler, …])``; trained in place.
@@ -158,7 +169,7 @@ def fit(
         use_cache: False runs the (frozen) backbone in every step instead.
         group_by_length: batches of texts of similar length (less padding in the
             ``(B, L, L)`` graph, so faster) instead of sentence-transformers'
-            random batches; needs ``use_cache``. Off by default: where length
+            random batches; needs the cache (``use_cache``, no adapters). Off by default: where length
             follows the label, such batches hold mostly one class, which slows
             learning (the stress test's reference generator, SmolLM2-135M, 20 %
             distractors, 3 epochs, seed 0: GLOT 0.710 grouped, 0.980 random).
@@ -167,7 +178,7 @@ def fit(
         output_dir: if given, the trained model (and head) are saved there.
         checkpoint_dir: if given, a checkpoint is written at each epoch's end and an
             interrupted run resumes from the latest complete one (model, optimizer,
-            trainer state and, for ``"classification"``, the head).
+            trainer state and, for ``"classification"``, the head); not with LoRA adapters.
         eval_every_epoch: evaluate after every epoch (logged); False evaluates once, at the end.
         show_progress_bar: one bar for the token states the backbone computes and one
             over the training steps; False prints nothing at all.
@@ -183,11 +194,23 @@ def fit(
     Returns:
         A :class:`FitResult`.
     """
+    called = time.perf_counter()
     check_choice("loss", loss, LOSSES)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
-    if group_by_length and not use_cache:
-        raise ValueError("group_by_length=True needs use_cache=True: the text lengths come from the token-state cache.")
+    adapted = has_adapters(model[0])
+    if group_by_length and (adapted or not use_cache):
+        raise ValueError(
+            "group_by_length=True needs the token-state cache (the text lengths come from it): use_cache=True "
+            f"and a backbone without LoRA adapters; got use_cache={use_cache}"
+            + (", a backbone with adapters" if adapted else "")
+            + "."
+        )
+    if adapted and checkpoint_dir is not None:
+        raise ValueError(
+            "checkpoint_dir is not supported for a backbone with LoRA adapters: resuming cannot load them."
+        )
+    use_cache = use_cache and not adapted
     columns = text_columns(train_dataset)
     if not columns:
         raise ValueError(f"train_dataset has no text column (columns: {train_dataset.column_names}).")
@@ -205,27 +228,36 @@ def fit(
     )
     result = FitResult(head=None)
     world = _join_process_group(model)
+    cost = result.cost
 
-    with frozen(model[0]), library_bars_off():
+    with training_backbone(model[0]), library_bars_off():
         cache = None
         if use_cache:
             texts = [
                 t for ds in (train_dataset, eval_dataset) if ds is not None for c in text_columns(ds) for t in ds[c]
             ]
             start = time.perf_counter()
-            cache, result.texts_computed = _filled_cache(
-                model, texts, cache_dir, cache_dtype, prompt, batch_size, show_progress_bar
-            )
+            with PeakMemory(model.device) as memory:
+                cache, result.texts_computed = _filled_cache(
+                    model, texts, cache_dir, cache_dtype, prompt, batch_size, show_progress_bar
+                )
             result.precompute_seconds = time.perf_counter() - start
             result.cache_dir = str(cache.directory)
+            cost.cache_fill_seconds, cost.cache_fill_texts = result.precompute_seconds, result.texts_computed
+            cost.fill_peak_memory_mib = memory.mib
         stand_in = _stand_in(model, cache)
         sampler = _length_sampler(cache, train_dataset, columns) if group_by_length else None
         torch.manual_seed(seed)  # the same head initialisation on every process
         loss_module, result.head = _make_loss(loss, stand_in, train_dataset, columns, num_labels)
         evaluator = _make_evaluator(loss, eval_dataset, result.head, batch_size)
+        cost.trainable_parameters, cost.cached = trainable_parameters(loss_module), cache is not None
         start = time.perf_counter()
-        result.metrics, result.history = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
+        with PeakMemory(model.device) as memory:
+            result.metrics, progress = _train(stand_in, loss_module, train_dataset, evaluator, schedule, sampler)
         result.train_seconds = time.perf_counter() - start
+        result.history, cost.steps = progress.history, progress.steps
+        cost.step_seconds = progress.seconds / max(progress.steps, 1)
+        cost.peak_memory_mib, cost.memory_measure = memory.mib, memory.measure
         record_training(
             model,
             stand_in,
@@ -240,6 +272,7 @@ def fit(
             save_trained(model, output_dir, result.head)
     if world > 1:
         torch.distributed.barrier()
+    cost.seconds = time.perf_counter() - called
     return result
 
 
@@ -315,7 +348,7 @@ def _stand_in(model: SentenceTransformer, cache: TokenStateCache | None) -> Sent
     cache (or by the frozen backbone itself without one). It shares those modules with ``model``,
     so training it trains ``model`` in place."""
     front = CachedTokenStates(cache) if cache is not None else model[0]
-    stand_in = SentenceTransformer(modules=[front, *list(model)[1:]], device=str(model.device))
+    stand_in = assemble([front, *list(model)[1:]], device=str(model.device))  # modules after a bf16 front stay fp32
     stand_in.model_card_data = _StandInCard()  # after construction: st-glot's modules attach their own card
     stand_in.model_card_data.register_model(stand_in)
     return stand_in
@@ -349,8 +382,10 @@ def _length_sampler(cache: TokenStateCache, dataset: Dataset, columns: list[str]
 
 
 def save_trained(model: SentenceTransformer, output_dir: str, head: LinearHead | None = None) -> None:
-    """Save a trained model as a plain SentenceTransformer folder, with its head in ``head/``."""
-    model.save(output_dir)
+    """Save a trained model as a plain SentenceTransformer folder, with its head in ``head/``; LoRA adapters
+    are saved merged into the backbone's weights (:func:`~st_glot.models.lora.adapters_merged`)."""
+    with adapters_merged(model):
+        model.save(output_dir)
     if head is not None:
         head.save(os.path.join(output_dir, HEAD_FOLDER))
 
@@ -443,9 +478,10 @@ def _train(
     evaluator,
     schedule: _Schedule,
     sampler: partial | None,
-) -> tuple[dict[str, float], list[dict[str, float]]]:
+) -> tuple[dict[str, float], _TrainingProgress]:
     """Run sentence-transformers' trainer (resuming from the last checkpoint in
-    ``schedule.checkpoint_dir``, if any); return the final evaluation's metrics and the per-epoch history."""
+    ``schedule.checkpoint_dir``, if any); return the final evaluation's metrics and the progress callback
+    (per-epoch history, steps and the training loop's seconds)."""
     head = getattr(loss_module, "head", None)
     evaluate = evaluator is not None and schedule.eval_every_epoch
     with tempfile.TemporaryDirectory(prefix="st-glot-") as scratch:
@@ -472,7 +508,7 @@ def _train(
             raise TrainingInterrupted(_last_checkpoint(schedule.checkpoint_dir, with_head=head is not None)) from None
         finally:
             progress.close()  # also when interrupted, so that what follows starts on a new line
-        return (evaluator(model) if evaluator is not None else {}), progress.history
+        return (evaluator(model) if evaluator is not None else {}), progress
 
 
 def _join_process_group(model: SentenceTransformer) -> int:
@@ -490,7 +526,8 @@ def _join_process_group(model: SentenceTransformer) -> int:
 class _TrainingProgress(TrainerCallback):
     """One bar over the training steps, labelled with the method, showing the last epoch's loss;
     the trainer's logs go to :data:`logger` (INFO), without figures that would mislead, and each
-    epoch's loss and evaluation metrics to :attr:`history` (one dict per epoch).
+    epoch's loss and evaluation metrics to :attr:`history` (one dict per epoch). ``steps`` and
+    ``seconds`` are the steps the training loop took and its wall time.
 
     Dropped: ``grad_norm`` when a head trains (the trainer measures the model's parameters
     only, not the head's), the evaluation speeds (the trainer divides by the rows of an
@@ -504,8 +541,11 @@ class _TrainingProgress(TrainerCallback):
             self.hidden.add("grad_norm")
         self.bar: tqdm | None = None
         self.history: list[dict[str, float]] = []
+        self.steps, self.seconds = 0, 0.0
+        self._began = (0, 0.0)  # the step and the time the loop began at
 
     def on_train_begin(self, args, state, control, **kwargs) -> None:
+        self._began = (state.global_step, time.perf_counter())
         self.bar = tqdm(
             total=state.max_steps,
             initial=state.global_step,
@@ -539,6 +579,7 @@ class _TrainingProgress(TrainerCallback):
             )
 
     def on_train_end(self, args, state, control, **kwargs) -> None:
+        self.steps, self.seconds = state.global_step - self._began[0], time.perf_counter() - self._began[1]
         self.close()
 
     def close(self) -> None:

@@ -46,8 +46,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 #: Pooling methods :func:`~st_glot.models.factory.make_pooler` builds. ``"prompteol"`` is the last token
 #: of the text in PromptEOL's template (:func:`~st_glot.models.factory.method_backbone` adds the template);
-#: ``"latent"`` is NV-Embed's latent-attention pooling (:class:`~st_glot.nn.latent.LatentAttentionPooling`).
-POOLINGS: tuple[str, ...] = ("glot", "adapool", "latent", "mean", "max", "cls", "prompteol")
+#: ``"latent"`` is NV-Embed's latent-attention pooling (:class:`~st_glot.nn.latent.LatentAttentionPooling`);
+#: ``"lora"`` trains LoRA adapters on the backbone's attention projections under mean pooling (encoders)
+#: or the last token (decoders) (:mod:`st_glot.models.lora`).
+POOLINGS: tuple[str, ...] = ("glot", "adapool", "latent", "mean", "max", "cls", "prompteol", "lora")
+#: The methods that keep the backbone frozen (all but ``"lora"``, which runs and trains the backbone in every
+#: step and needs ``peft``): what ``st-glot compare`` and ``generalisation`` run by default.
+FROZEN_POOLINGS: tuple[str, ...] = tuple(name for name in POOLINGS if name != "lora")
 #: The poolers the paper compares, run by default by ``st-glot stress-test`` and ``st-glot glue``
 #: (``prompteol``, a decoder baseline, is added with ``--methods`` / ``--pooling``).
 PAPER_POOLINGS: tuple[str, ...] = ("glot", "adapool", "mean", "max", "cls")

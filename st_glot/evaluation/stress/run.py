@@ -21,6 +21,7 @@ from datasets import Dataset
 from sentence_transformers.base.modules import Transformer
 
 from st_glot.evaluation.compare import compare_poolers, mean_and_std
+from st_glot.evaluation.costs import cost_record, format_cost_table
 from st_glot.evaluation.stress.data import (
     DISTRACTOR_RATIOS,
     Sample,
@@ -85,8 +86,9 @@ def run_stress_test(
     """Train and evaluate every method on every ratio and seed.
 
     Returns:
-        One record per run (``seed``, ``ratio``, ``method``, ``accuracy``, timings), and
-        for the last (seed, ratio) each method's trained model with its eval samples.
+        One record per run (``seed``, ``ratio``, ``method``, ``accuracy``, timings and ``cost``:
+        :func:`~st_glot.evaluation.costs.cost_record`), and for the last (seed, ratio) each
+        method's trained model with its eval samples.
     """
     records, last = [], {}
     for seed in config.seeds:
@@ -118,6 +120,7 @@ def run_stress_test(
                         "accuracy": result.metrics["eval_accuracy"],
                         "train_seconds": round(result.train_seconds, 2),
                         "precompute_seconds": round(result.precompute_seconds, 2),
+                        "cost": cost_record(result.cost),
                     }
                 )
                 last[method] = (model, evaluation)
@@ -192,7 +195,8 @@ def write_results(
     glot_config: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
 ) -> dict:
-    """Write ``results.json``, ``results.md`` and ``accuracy.png``; return the summary.
+    """Write ``results.json``, ``results.md`` (the accuracy table and the cost table) and ``accuracy.png``;
+    return the summary.
 
     ``glot_config`` is the trained GLOT pooler's full configuration (every option resolved from
     the preset), stored beside ``config``, which holds the options as given; ``provenance`` is the
@@ -216,7 +220,8 @@ def write_results(
     with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(
             f"# Stress test: {backbone_name}, generator {config.generator}, lr {config.learning_rate}, "
-            f"seeds {list(config.seeds)}\n\n{table}\n"
+            f"seeds {list(config.seeds)}\n\n{table}\n\n## Cost per method (mean over ratios and seeds)\n\n"
+            f"{format_cost_table(records)}\n"
         )
     plot(
         summary,
