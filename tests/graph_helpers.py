@@ -21,6 +21,27 @@ def to_sparse(graph: TokenGraph) -> SparseTokenGraph:
     )
 
 
+def edges(sparse: SparseTokenGraph) -> dict[tuple[int, int], float]:
+    """An edge list as ``{(source, target): value}``."""
+    return {(int(s), int(t)): float(v) for (s, t), v in zip(sparse.edge_index.T, sparse.edge_value)}
+
+
+def assert_same_edges(
+    got: dict[tuple[int, int], float],
+    expected: dict[tuple[int, int], float],
+    similarity: dict[tuple[int, int], float],
+    tau: float,
+    limit: float,
+) -> None:
+    """The same edges, except pairs whose similarity lies within ``limit`` of ``tau`` (either answer is
+    right there), carrying values within ``limit``. ``similarity``: every valid pair's cosine."""
+    clear = {pair for pair, value in similarity.items() if abs(value - tau) > limit}
+    assert got.keys() & clear == expected.keys() & clear
+    assert got.keys() <= similarity.keys()  # never a pair across sequences or with padding
+    for pair in got.keys() & expected.keys():
+        assert abs(got[pair] - expected[pair]) <= limit, (pair, got[pair], expected[pair])
+
+
 def dense_states(gnn: TokenGNN, x: Tensor, graph: TokenGraph) -> Tensor:
     """The concatenated refined states of the dense path, ``(B, L, D)`` (or ``(N, D)`` on a packed graph)."""
     return torch.cat(gnn.forward_dense_parts(x, graph), dim=-1)
