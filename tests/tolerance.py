@@ -167,6 +167,14 @@ def gradient_bound(pool: nn.Module, valid: Tensor, grads: Iterable[Tensor]) -> f
     return bound(magnitude(*grads), gradient_terms(glot_terms(pool, tokens), tokens))
 
 
+def encoder_bound(model: nn.Module, tokens: int) -> float:
+    """The bound for two encodings of one text of ``tokens`` tokens by a ``[Transformer, pooler,
+    Normalize]`` model (in batches of other sizes, padded otherwise): scale 1 (a unit vector), terms the
+    backbone's and the pooler's chains. Padding adds exact zeros to every sum, so only the text's own
+    tokens count."""
+    return bound(1.0, backbone_terms(model[0].auto_model, tokens) + glot_terms(model[1], tokens))
+
+
 def gradient_terms(forward_terms: int, tokens: int) -> int:
     """Terms behind a parameter gradient: the forward chain, the same chain backwards, then the sum
     over the ``tokens`` of the batch."""
