@@ -103,21 +103,19 @@ def normalisation_bound(x: Tensor, valid: Tensor, graph_norm: str) -> float:
     )
 
 
-def similarity_bound(x: Tensor, valid: Tensor | None = None, graph_norm: str = "none") -> float:
+def similarity_bound(x: Tensor, valid: Tensor | None = None, graph_norm: str = "none", state_terms: int = 0) -> float:
     """The bound for two computations of the cosine similarities between the valid tokens of ``x``
     ``(B, L, d)``: a cosine sums ``d`` terms three times (two norms and the dot product) with scale 1
-    (Cauchy–Schwarz: ``Σ|a_k b_k| ≤ |a| |b|``). With ``graph_norm``, the states are first centred
-    (standardised) within the error of :func:`normalisation_bound`, which the cosine divides by the
-    centred token's length."""
+    (Cauchy–Schwarz: ``Σ|a_k b_k| ≤ |a| |b|``). Rounding already in the states (``state_terms``: a
+    backbone's chain that made them) and, with ``graph_norm``, each sequence's mean (and variance)
+    over its ``n`` tokens is on the scale of ``|x|`` (of ``|x| / σ`` when standardised), while the
+    cosine divides by the (centred) token's length: its scale is their ratio."""
     valid = torch.ones(x.shape[:2], dtype=torch.bool) if valid is None else valid.bool()
-    cosine = bound(1.0, 3 * x.size(-1))
-    if graph_norm == "none":
-        return cosine
     ratios = [
-        (float(tokens.abs().max() / centred.norm(dim=-1).min()), len(tokens))
+        (float(tokens.abs().max() / centred.norm(dim=-1).min()), (0 if graph_norm == "none" else 2 * len(tokens)))
         for tokens, centred in _sequences(x, valid, graph_norm)
     ]
-    return cosine + max((bound(ratio, 2 * n) for ratio, n in ratios), default=0.0)
+    return bound(1.0, 3 * x.size(-1)) + max((bound(r, n + state_terms) for r, n in ratios), default=0.0)
 
 
 def clear_of(values: Tensor, threshold: float, limit: float) -> Tensor:
@@ -167,6 +165,53 @@ def gradient_bound(pool: nn.Module, valid: Tensor, grads: Iterable[Tensor]) -> f
     return bound(magnitude(*grads), gradient_terms(glot_terms(pool, tokens), tokens))
 
 
+def training_bound(learning_rate: float, steps: int, terms: int) -> float:
+    """The bound for a weight after two Adam runs whose gradients differ by rounding only.
+
+    Adam divides each gradient by its own running size, so a step moves a weight by about the learning
+    rate at most and ``steps`` steps by ``steps · lr``: that is the scale. The steps' directions are the
+    gradients', rounded as they are: ``terms`` (:func:`gradient_terms`). This holds for gradients
+    clear of 0; a weight whose gradient is 0 in exact arithmetic (the readout's output bias, which the
+    softmax cancels) takes full-size steps in directions that rounding picks, and is left out."""
+    return bound(learning_rate * steps, terms)
+
+
+def statistics_bound(state: dict[str, Tensor], name: str, state_terms: int = 0) -> Tensor:
+    """The bound for two computations of a running mean or variance ``state[name]`` (with its
+    ``running_mean``, ``running_var`` and ``num_tokens`` beside it in ``state``) over ``num_tokens``
+    tokens whose states carry the rounding of ``state_terms`` (a backbone's chain): scale the second
+    moment ``E[x²] = σ² + μ²`` (its square root for the mean; twice it for the variance, whose terms are
+    squares and ``2 μ Δμ``)."""
+    prefix = name.rsplit(".", 1)[0]
+    moment = state[f"{prefix}.running_var"] + state[f"{prefix}.running_mean"].square()  # (d,)
+    scale = moment.sqrt() if name.endswith("running_mean") else 2 * moment
+    return bound(scale, int(state[f"{prefix}.num_tokens"]) + state_terms)
+
+
+#: The readout's output bias: it shifts every score equally, the softmax cancels it, and its gradient is 0
+#: in exact arithmetic (:func:`training_bound`).
+SHIFT_INVARIANT = "readout.scorer.2.bias"
+
+
+def assert_trained_alike(got: dict[str, Tensor], expected: dict[str, Tensor], weights: float, state_terms: int) -> None:
+    """Two pooler state dicts after training runs that differ by rounding only.
+
+    Weights: within ``weights`` (:func:`training_bound`), except :data:`SHIFT_INVARIANT`. Token counts:
+    equal. Running statistics: a mean and a variance over ``num_tokens`` tokens whose states carry the
+    rounding of ``state_terms`` (a backbone's chain): scale the second moment ``E[x²] = σ² + μ²``
+    (its square root for the mean)."""
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        if name == SHIFT_INVARIANT:
+            continue
+        if not value.is_floating_point():
+            assert torch.equal(got[name], value), name
+        elif name.endswith(("running_mean", "running_var")):
+            assert_within(got[name], value, statistics_bound(expected, name, state_terms), name)
+        else:
+            assert_within(got[name], value, weights, name)
+
+
 def encoder_bound(model: nn.Module, tokens: int) -> float:
     """The bound for two encodings of one text of ``tokens`` tokens by a ``[Transformer, pooler,
     Normalize]`` model (in batches of other sizes, padded otherwise): scale 1 (a unit vector), terms the
@@ -182,10 +227,15 @@ def gradient_terms(forward_terms: int, tokens: int) -> int:
 
 
 def _sequences(x: Tensor, valid: Tensor, graph_norm: str) -> Iterator[tuple[Tensor, Tensor]]:
-    """Per sequence of at least 2 valid tokens (one token centres to exactly 0 on every path), its
-    tokens and centred tokens ``(n, d)``, both divided by the spread per dimension when standardised."""
+    """Per sequence, its valid tokens and their centred form ``(n, d)`` (the tokens themselves for
+    ``"none"``), both divided by the spread per dimension when standardised. With centring, sequences
+    of one token are left out: it centres to exactly 0 on every path."""
     for b in range(x.size(0)):
         tokens = x[b, valid[b].bool()].double()  # (n, d)
+        if graph_norm == "none":
+            if len(tokens):
+                yield tokens, tokens
+            continue
         if len(tokens) < 2:
             continue
         centred = tokens - tokens.mean(0)
