@@ -24,6 +24,7 @@ from tolerance import (
     glot_terms,
     magnitude,
     similarity_bound,
+    softmax_bound,
 )
 from transformers import BertConfig, BertModel, BertTokenizer
 
@@ -83,14 +84,15 @@ def test_weights_and_embedding_come_from_the_model(glot_model):
     assert [e.text for e in explanations] == TEXTS
     encoded = glot_model.encode(TEXTS)
     for explanation, embedding in zip(explanations, encoded):
-        tokens, own_weights, _ = _own_outputs(glot_model, explanation.text)
+        tokens, own_weights, states = _own_outputs(glot_model, explanation.text)
         assert explanation.tokens == tokens
         assert explanation.weights.shape == (len(tokens),)
         assert_within(explanation.weights.sum(), 1.0, bound(1.0, len(tokens)))  # n weights summing to 1
         # Explained in batches of other padded lengths than the text alone: rounding apart.
-        limit = encoder_bound(glot_model, len(tokens))
-        assert_within(explanation.weights, own_weights, limit, "token weights")
-        assert_within(explanation.embedding, embedding, limit, "embedding")
+        terms = backbone_terms(glot_model[0].auto_model, len(tokens)) + glot_terms(glot_model[1], len(tokens))
+        scores = bound(magnitude(states), terms)
+        assert_within(explanation.weights, own_weights, softmax_bound(torch.from_numpy(own_weights), scores))
+        assert_within(explanation.embedding, embedding, encoder_bound(glot_model, len(tokens)), "embedding")
     assert "##ed" in explanations[1].tokens  # "reported" → report ##ed
 
 
@@ -132,9 +134,11 @@ def test_left_padded_decoder_keeps_tokens_aligned(tiny_llama_dir):
     model.tokenizer.padding_side = "left"
     texts = ["cat", "the quick brown fox jumps over the lazy dog"]
     for explanation in st_glot.explain(model, texts, batch_size=2):
-        tokens, own_weights, _ = _own_outputs(model, explanation.text)
+        tokens, own_weights, states = _own_outputs(model, explanation.text)
         assert explanation.tokens == tokens
-        assert_within(explanation.weights, own_weights, encoder_bound(model, len(tokens)))  # padded against alone
+        terms = backbone_terms(model[0].auto_model, len(tokens)) + glot_terms(model[1], len(tokens))
+        scores = bound(magnitude(states), terms)  # padded against alone: rounding apart
+        assert_within(explanation.weights, own_weights, softmax_bound(torch.from_numpy(own_weights), scores))
 
 
 def test_errors_name_the_bad_value(wordpiece_bert_dir, glot_model):

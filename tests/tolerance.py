@@ -157,6 +157,14 @@ def pooling_bound(pool: nn.Module, states: Tensor, valid: Tensor, *results: Tens
     return bound(magnitude(states[valid], *results), glot_terms(pool, int(valid.sum())))
 
 
+def softmax_bound(weights: Tensor, score_limit: float) -> Tensor:
+    """Per element, the bound for two computations of softmax weights ``π`` ``(…, L)`` whose scores are
+    within ``score_limit``: ``π_i = e^{s_i} / Σ_j e^{s_j}`` moves by at most ``π_i (2 max|Δs| + L ε)``
+    (the scores' shift, then the normalising sum of ``L`` positive terms): a relative bound, so small
+    weights are compared on their own scale. ``weights``: either computation's (the bound is first order)."""
+    return weights.detach().abs() * (2 * score_limit + bound(1.0, weights.size(-1)))
+
+
 def gradient_bound(pool: nn.Module, valid: Tensor, grads: Iterable[Tensor]) -> float:
     """The bound for two computations of ``pool``'s parameter gradients on a batch with mask ``valid``:
     terms :func:`gradient_terms`, scale the largest of the gradients (a gradient that cancels to 0
