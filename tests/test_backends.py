@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from graph_helpers import assert_same_edges, edges, to_sparse
+from graph_helpers import assert_same_edges, edges, pair_values, to_sparse
 from tolerance import assert_within, pooling_bound, similarity_bound, softmax_bound
 
 from st_glot import GLOTPooling
-from st_glot.nn.graph import build_sparse_token_graph, build_token_graph
+from st_glot.nn.graph import build_sparse_token_graph, build_token_graph, cosine_similarity_matrix
 from st_glot.nn.pooling import dense_bytes
 
 
@@ -27,8 +27,11 @@ def test_blocked_sparse_graph_equals_dense_graph(edge_weight, block_elements):
     x, valid = _inputs()
     expected = to_sparse(build_token_graph(x, valid, tau=0.2, edge_weight=edge_weight))
     got = build_sparse_token_graph(x, valid, tau=0.2, edge_weight=edge_weight, block_elements=block_elements)
-    similarity = edges(to_sparse(build_token_graph(x, valid, tau=-1.0, edge_weight="cosine")))  # every valid pair
-    assert_same_edges(edges(got), edges(expected), similarity, 0.2, similarity_bound(x, valid))
+    similarity, limit = (
+        pair_values(valid, cosine_similarity_matrix(x, valid)),
+        pair_values(valid, similarity_bound(x, valid)),
+    )
+    assert_same_edges(edges(got), edges(expected), similarity, 0.2, limit)
     assert torch.equal(got.batch, expected.batch)
 
 

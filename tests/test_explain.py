@@ -105,14 +105,14 @@ def test_edges_are_the_pooler_graph(glot_model):
         # The explained batch's states are the backbone's rounding apart from these: so are the cosines, and
         # a pair that close to tau may link in one and not the other.
         terms = backbone_terms(glot_model[0].auto_model, n)
-        limit = similarity_bound(states[None], graph_norm=pooler.graph_norm, state_terms=terms)
+        limit = similarity_bound(states[None], graph_norm=pooler.graph_norm, state_terms=terms)[0]  # (n, n)
         clear = clear_of(similarity, pooler.tau, limit)
         expected = {(i, j) for i in range(n) for j in range(i + 1, n) if similarity[i, j] > pooler.tau and clear[i, j]}
         got = {tuple(pair) for pair in explanation.edges.tolist()}
         assert {(i, j) for i, j in got if clear[i, j]} == expected
         assert all(i < j for i, j in explanation.edges.tolist())  # no self-loops, one entry per pair
         expected_similarity = similarity[explanation.edges[:, 0], explanation.edges[:, 1]]
-        assert_within(explanation.edge_similarity, expected_similarity, limit)
+        assert_within(explanation.edge_similarity, expected_similarity, limit[explanation.edges.T.tolist()])
         assert np.all(np.diff(explanation.edge_similarity) <= 0)  # strongest first
         assert explanation.tau == pooler.tau and explanation.edge_weight == pooler.edge_weight
         assert explanation.strongest_edges(3) == [

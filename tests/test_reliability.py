@@ -202,7 +202,7 @@ def _assume_no_pair_near_tau(pool: GLOTPooling, x: torch.Tensor, valid: torch.Te
     may link it and another not, a difference that is no rounding error."""
     pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
     similarity = cosine_similarity_matrix(x, valid, pool.graph_norm)[pair]
-    assume(bool(clear_of(similarity, pool.tau, similarity_bound(x, valid, pool.graph_norm)).all()))
+    assume(bool(clear_of(similarity, pool.tau, similarity_bound(x, valid, pool.graph_norm)[pair]).all()))
 
 
 @settings(max_examples=30, deadline=None)

@@ -97,28 +97,34 @@ def normalisation_bound(x: Tensor, valid: Tensor, graph_norm: str) -> float:
     """The bound for two computations of each sequence's centred (``"center"``) or standardised
     (``"standardize"``) valid tokens of ``x`` ``(B, L, d)``: the mean and variance sum ``n`` terms
     each, on the scale of ``|x|`` (of ``|x| / σ`` when standardised, σ the spread per dimension)."""
-    return max(
-        (bound(float(tokens.abs().max()), 2 * len(tokens)) for tokens, _ in _sequences(x, valid, graph_norm)),
-        default=0.0,
-    )
+    sequences = _sequences(x, valid, graph_norm)
+    return max((bound(float(tokens.abs().max()), 2 * len(tokens)) for _, tokens, _ in sequences), default=0.0)
 
 
-def similarity_bound(x: Tensor, valid: Tensor | None = None, graph_norm: str = "none", state_terms: int = 0) -> float:
-    """The bound for two computations of the cosine similarities between the valid tokens of ``x``
-    ``(B, L, d)``: a cosine sums ``d`` terms three times (two norms and the dot product) with scale 1
-    (Cauchy–Schwarz: ``Σ|a_k b_k| ≤ |a| |b|``). Rounding already in the states (``state_terms``: a
-    backbone's chain that made them) and, with ``graph_norm``, each sequence's mean (and variance)
-    over its ``n`` tokens is on the scale of ``|x|`` (of ``|x| / σ`` when standardised), while the
-    cosine divides by the (centred) token's length: its scale is their ratio."""
+def similarity_bound(x: Tensor, valid: Tensor | None = None, graph_norm: str = "none", state_terms: int = 0) -> Tensor:
+    """Per token pair ``(B, L, L)``, the bound for two computations of the cosine similarities between
+    the valid tokens of ``x`` ``(B, L, d)``.
+
+    A cosine ``û_i · û_j`` of unit vectors sums ``d`` terms three times (two norms and the dot
+    product) with scale 1 (Cauchy–Schwarz: ``Σ|a_k b_k| ≤ |a| |b|``). Before it, the states may
+    carry rounding: a backbone's chain that made them (``state_terms``) and, with ``graph_norm``, each
+    sequence's mean (and variance) over its ``n`` tokens (``2 n`` terms), on the scale of ``|x|`` (of
+    ``|x| / σ`` when standardised) per element, so at most ``√d`` times that in length; normalising
+    divides it by the (centred) token's length ``|c_i|``, and the cosine moves by at most
+    ``|Δû_i| + |Δû_j|``. A token whose centred length is 0 gets an infinite bound: either answer is right.
+    """
     valid = torch.ones(x.shape[:2], dtype=torch.bool) if valid is None else valid.bool()
-    ratios = [
-        (float(tokens.abs().max() / centred.norm(dim=-1).min()), (0 if graph_norm == "none" else 2 * len(tokens)))
-        for tokens, centred in _sequences(x, valid, graph_norm)
-    ]
-    return bound(1.0, 3 * x.size(-1)) + max((bound(r, n + state_terms) for r, n in ratios), default=0.0)
+    d = x.size(-1)
+    limit = torch.full((x.size(0), x.size(1), x.size(1)), bound(1.0, 3 * d), dtype=torch.float64)
+    for b, tokens, centred in _sequences(x, valid, graph_norm):
+        terms = (0 if graph_norm == "none" else 2 * len(tokens)) + state_terms
+        error = d**0.5 * bound(float(tokens.abs().max()), terms) / centred.norm(dim=-1)  # (n,): |Δû_i|
+        at = valid[b].nonzero().squeeze(1)  # (n,) positions
+        limit[b, at[:, None], at[None, :]] += error[:, None] + error[None, :]
+    return limit
 
 
-def clear_of(values: Tensor, threshold: float, limit: float) -> Tensor:
+def clear_of(values: Tensor, threshold: float, limit: float | Tensor) -> Tensor:
     """Where ``|values − threshold| > limit``: there a test ``value > threshold`` answers the same in
     every computation within ``limit``; elsewhere either answer is right."""
     return (values - threshold).abs() > limit
@@ -234,15 +240,15 @@ def gradient_terms(forward_terms: int, tokens: int) -> int:
     return 2 * forward_terms + tokens
 
 
-def _sequences(x: Tensor, valid: Tensor, graph_norm: str) -> Iterator[tuple[Tensor, Tensor]]:
-    """Per sequence, its valid tokens and their centred form ``(n, d)`` (the tokens themselves for
+def _sequences(x: Tensor, valid: Tensor, graph_norm: str) -> Iterator[tuple[int, Tensor, Tensor]]:
+    """Per sequence ``b``: its valid tokens and their centred form ``(n, d)`` (the tokens themselves for
     ``"none"``), both divided by the spread per dimension when standardised. With centring, sequences
     of one token are left out: it centres to exactly 0 on every path."""
     for b in range(x.size(0)):
         tokens = x[b, valid[b].bool()].double()  # (n, d)
         if graph_norm == "none":
             if len(tokens):
-                yield tokens, tokens
+                yield b, tokens, tokens
             continue
         if len(tokens) < 2:
             continue
@@ -250,7 +256,7 @@ def _sequences(x: Tensor, valid: Tensor, graph_norm: str) -> Iterator[tuple[Tens
         if graph_norm == "standardize":
             spread = centred.square().mean(0).sqrt() + 1e-6  # (d,)
             tokens, centred = tokens / spread, centred / spread
-        yield tokens, centred
+        yield b, tokens, centred
 
 
 def _tensor(value) -> Tensor:
