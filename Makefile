@@ -1,5 +1,6 @@
 # Set-up and the two commands of the README. `make demo` runs the main job,
-# `make test` the style checks and the test suite; both create .venv on first use.
+# `make test` the style checks, the test suite, then its numerical tests under each CPU kernel set
+# (ATEN_CPU_CAPABILITY) the machine has, with 1 and 3 threads; both create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,5 +24,6 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+	tests/scripts/cpu_matrix.sh $(BIN)/python
 
 .PHONY: install demo test

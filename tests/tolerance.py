@@ -24,6 +24,13 @@ AVX-512 kernels, one thread or three) are each within that distance of the exact
   ``Normalize``) has scale 1: normalising divides the error by ``|z|`` as it divides ``z``.
 - A gradient retraces the forward chain backwards and then sums over every token of the batch:
   :func:`gradient_terms`; its scale is the largest gradient of the same backward pass.
+- Softmax weights move relatively: ``Δπ_i ≤ π_i (2 max|Δs| + L ε)`` (:func:`softmax_bound`).
+  Cosine similarities are bounded per token pair (:func:`similarity_bound`); a threshold test on
+  a similarity within that bound of the threshold may answer either way, so edge sets are compared
+  on the other pairs (:func:`clear_of`).
+- Trained weights: Adam's steps have about the learning rate's size whatever the gradient's, so
+  two runs whose gradients differ by rounding stay within ``steps · lr`` times the gradients'
+  relative rounding (:func:`training_bound`).
 - Storing a value in a narrower float type (``float16``, ``bfloat16``) rounds it once, to within
   ``u |v|`` (:func:`storage_error`); products whose inputs are rounded to such a type are off by
   that type's ``ε`` per stage, whatever their length.
