@@ -1,5 +1,6 @@
 # Set-up and the two commands of the README. `make demo` runs the main job, `make test` the style checks,
-# the generated tables, the documentation build and the test suite; `make docs` builds the documentation
+# the generated tables, the documentation build, the test suite, then its numerical tests under each CPU
+# kernel set (ATEN_CPU_CAPABILITY) the machine has, with 1 and 3 threads; `make docs` builds the documentation
 # into site/. Each creates .venv on first use.
 PYTHON ?= python3
 VENV := .venv
@@ -30,5 +31,6 @@ test: install
 	$(BIN)/python benchmarks/tables.py --check
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -q
+	tests/scripts/cpu_matrix.sh $(BIN)/python
 
 .PHONY: install demo docs test

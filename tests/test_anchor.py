@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tolerance import assert_within, bound, similarity_bound
 
 from st_glot import GLOTPooling
 from st_glot.models.backbones import load_backbone
@@ -25,8 +26,10 @@ def test_anchor_pool_against_a_loop():
         got = anchor_pool(x, mask, anchor)
         for b in range(4):
             rows = x[b, mask[b]]
-            expected = torch.zeros(8) if not len(rows) else rows[-1] if anchor == "last" else rows.mean(0)
-            torch.testing.assert_close(got[b], expected)
+            if anchor == "mean" and len(rows):  # a mean of n terms: scale the mean of their magnitudes
+                assert_within(got[b], rows.mean(0), bound(rows.abs().mean(0), len(rows)))
+            else:  # a copy of the last row, or zeros
+                assert torch.equal(got[b], rows[-1] if len(rows) else torch.zeros(8))
 
 
 def test_mixed_cosine_is_the_weighted_sum_of_the_two_cosines():
@@ -38,11 +41,13 @@ def test_mixed_cosine_is_the_weighted_sum_of_the_two_cosines():
     assert out.shape == (4, 5 + 8)
     anchors = torch.stack([x[b, mask[b]][-1] for b in range(4)])
     standardised = (anchors - anchors.mean(0)) / (anchors.var(0, unbiased=False) + mix.norm.eps).sqrt()
+    # The anchors standardised over the batch, then cosines of (5 + 8)-wide vectors.
+    limit = similarity_bound(anchors[None], graph_norm="standardize")[0] + bound(1.0, 3 * out.size(1))  # (4, 4)
     for i, j in [(0, 1), (1, 2), (0, 3)]:
         expected = 0.7 * F.cosine_similarity(z[i], z[j], dim=0) + 0.3 * F.cosine_similarity(
             standardised[i], standardised[j], dim=0
         )
-        torch.testing.assert_close(F.cosine_similarity(out[i], out[j], dim=0), expected)
+        assert_within(F.cosine_similarity(out[i], out[j], dim=0), expected, limit[i, j])
 
 
 def test_evaluation_uses_the_training_statistics():
@@ -54,7 +59,7 @@ def test_evaluation_uses_the_training_statistics():
     out = mix(torch.randn(2, 5), x[:2], mask[:2])
     assert torch.equal(mix.norm.running_mean, mean) and torch.equal(mix.norm.running_var, var)
     expected = F.normalize((anchor_pool(x[:2], mask[:2], "mean") - mean) / (var + mix.norm.eps).sqrt(), dim=-1)
-    torch.testing.assert_close(out[:, 5:], expected)
+    assert_within(out[:, 5:], expected, bound(1.0, 8 + 2))  # a unit vector: 8 squares summed, 2 roundings each
     assert torch.equal(out[:, :5], torch.zeros(2, 5))  # weight 1: the readout has no share
 
 
@@ -70,8 +75,8 @@ def test_glot_with_an_anchor_extends_the_vector_and_keeps_its_readout():
     features = {"token_embeddings": x, "attention_mask": mask.long()}
     z = plain(dict(features))["sentence_embedding"]
     out = anchored(dict(features))["sentence_embedding"]
-    torch.testing.assert_close(out[:, : z.size(1)], 0.75**0.5 * F.normalize(z, dim=-1))
-    torch.testing.assert_close(out.norm(dim=-1), torch.ones(4))
+    assert torch.equal(out[:, : z.size(1)], 0.75**0.5 * F.normalize(z, dim=-1))  # the same readout, same path
+    assert_within(out.norm(dim=-1), torch.ones(4), bound(1.0, out.size(1) + 2))  # two unit vectors' parts
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,19 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from sentence_transformers.base.modules import Transformer
+from tolerance import (
+    assert_trained_alike,
+    assert_within,
+    backbone_terms,
+    bound,
+    glot_terms,
+    gradient_terms,
+    magnitude,
+    training_bound,
+)
 
+from st_glot import GLOTPooling
 from st_glot.training.cache import TokenStateCache
 
 SCRIPT = Path(__file__).parent / "scripts" / "distributed_fit.py"
@@ -53,20 +65,20 @@ def test_two_processes_match_one(tiny_bert_dir, tmp_path):
     states1, mask1 = cache1.gather(rows1)
     states2, mask2 = cache2.gather(rows2)
     assert torch.equal(mask1, mask2)
-    torch.testing.assert_close(states1, states2, atol=1e-5, rtol=0)  # batches differ, so padding differs
+    tokens = int(mask1.sum(1).max())
+    state_terms = backbone_terms(Transformer(tiny_bert_dir).auto_model, tokens)  # batches differ, so padding differs
+    assert_within(states2, states1, bound(magnitude(states1), state_terms), "cached states")
 
     pooled1 = load_file(tmp_path / "out1" / "1_GLOTPooling" / "model.safetensors")
     pooled2 = load_file(tmp_path / "out2" / "1_GLOTPooling" / "model.safetensors")
-    # The scorer's output bias shifts every score equally, so the softmax cancels it and its true gradient
-    # is 0; Adam turns the float noise in that gradient into full-size steps, so it is excluded.
-    shift_invariant = "readout.scorer.2.bias"
-    differing = [
-        name
-        for name, tensor in pooled1.items()
-        if name != shift_invariant and not torch.allclose(pooled2[name], tensor, atol=1e-5, rtol=1e-4)
-    ]
-    assert differing == []
+    # distributed_fit.py: 2 epochs of 64 texts in batches of 16 at learning rate 1e-2; the gradient is split over
+    # the processes and summed again, its rounding that of the states and the pooler's chain, forward and back.
+    batch_tokens = 16 * tokens
+    terms = state_terms + gradient_terms(glot_terms(GLOTPooling(32, hidden_dim=8), batch_tokens), batch_tokens)
+    limit = training_bound(1e-2, 8, terms)
+    assert_trained_alike(pooled2, pooled1, limit, state_terms)
     head1 = load_file(tmp_path / "out1" / "head" / "model.safetensors")
     head2 = load_file(tmp_path / "out2" / "head" / "model.safetensors")
+    assert head1.keys() == head2.keys()
     for name, tensor in head1.items():
-        torch.testing.assert_close(head2[name], tensor, atol=1e-5, rtol=1e-4)
+        assert_within(head2[name], tensor, limit, name)

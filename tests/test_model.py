@@ -12,6 +12,7 @@ import torch
 from conftest import build_model
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
+from tolerance import assert_within, bound, encoder_bound
 
 from st_glot import AdaPool, GLOTPooling, default_backbone_path
 
@@ -73,7 +74,8 @@ def test_encode_is_independent_of_batch_company(tiny_backbone):
     long_one = " ".join(["the quick brown fox jumps over the lazy dog"] * 20)
     alone = model.encode(["dog"], batch_size=1)
     together = model.encode(["dog", long_one, long_one], batch_size=3)
-    assert np.abs(alone[0] - together[0]).max() <= 1e-5
+    tokens = int(model.preprocess(["dog"])["attention_mask"].sum())
+    assert_within(together[0], alone[0], encoder_bound(model, tokens))
 
 
 def test_decoder_backbone_right_and_left_padding(tiny_llama_dir):
@@ -81,10 +83,11 @@ def test_decoder_backbone_right_and_left_padding(tiny_llama_dir):
     model = build_model(backbone, GLOTPooling(24, hidden_dim=8))
     alone = model.encode(["cat"], batch_size=1)
     long_one = " ".join(["the quick brown fox"] * 10)
+    limit = encoder_bound(model, int(model.preprocess(["cat"])["attention_mask"].sum()))
     for side in ("right", "left"):
         model.tokenizer.padding_side = side
         together = model.encode(["cat", long_one], batch_size=2)
-        assert np.abs(alone[0] - together[0]).max() <= 1e-5, side
+        assert_within(together[0], alone[0], limit, side)
 
 
 def test_token_weights_are_exposed(tiny_backbone):
@@ -94,7 +97,7 @@ def test_token_weights_are_exposed(tiny_backbone):
         out = model.forward(features)
     weights = out["token_weights"]
     assert weights.shape == features["attention_mask"].shape
-    torch.testing.assert_close(weights.sum(-1), torch.ones(len(SENTENCES)))
+    assert_within(weights.sum(-1), torch.ones(len(SENTENCES)), bound(1.0, weights.size(1)))  # L terms summing to 1
     assert torch.all(weights[features["attention_mask"] == 0] == 0)
 
 
@@ -104,7 +107,7 @@ def test_bundled_minilm_end_to_end(tmp_path):
     model = build_model(backbone, pool)
     emb = model.encode(["a sentence", "another one"])
     assert emb.shape == (2, 384 + 2 * 128)
-    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    assert_within(np.linalg.norm(emb, axis=1), np.ones(2), bound(1.0, emb.shape[1] + 2))  # unit vectors' norms
     again = _save_and_reload(model, tmp_path / "m")
     np.testing.assert_array_equal(emb, again.encode(["a sentence", "another one"]))
 

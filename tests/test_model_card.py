@@ -19,6 +19,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Normalize, Transformer
 from sentence_transformers.sentence_transformer.model_card import SentenceTransformerModelCardData
 from sentence_transformers.sentence_transformer.modules import Pooling
+from tolerance import assert_within, encoder_bound
 
 from st_glot import AdaPool, GLOTPooling
 from st_glot.hub.model_card import STOCK_CARD_PHRASE, GLOTModelCardData
@@ -65,7 +66,8 @@ def test_quickstart_model_saves_a_card_whose_snippet_loads_and_encodes_offline(t
 
     sentences = json.loads(done.stdout.strip().splitlines()[-1])  # the snippet's own example sentences
     assert len(sentences) == 3
-    np.testing.assert_allclose(np.load(out), model.encode(sentences), rtol=1e-5, atol=1e-6)
+    tokens = int(model.preprocess(sentences)["attention_mask"].sum(1).max())  # the child runs 1 thread: rounding apart
+    assert_within(np.load(out), model.encode(sentences), encoder_bound(model, tokens))
 
 
 def test_push_to_hub_writes_the_same_true_card_as_save(tiny_bert_dir, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import torch
 from provenance_checks import check_provenance
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
+from tolerance import bound, within
 
 from st_glot.cli.main import main
 from st_glot.models.backbones import load_backbone, smollm2_path
@@ -115,7 +116,9 @@ def test_train_cli_classification(tiny_bert_dir, tmp_path):
     head = load_head(str(out))
     logits = head([model.encode(["dog cat sat", "red blue sat"], convert_to_tensor=True)])
     assert logits.argmax(-1).tolist() == [1, 0]
-    assert not np.allclose(np.linalg.norm(model.encode(["dog"]), axis=1), 1.0)  # no Normalize for classification
+    embedding = model.encode(["dog"])
+    norm = np.linalg.norm(embedding, axis=1)
+    assert not within(norm, 1.0, bound(1.0, embedding.shape[1] + 2))  # no Normalize for classification
 
 
 def _sst2_folder(root, rows: int = 24) -> str:
@@ -220,7 +223,7 @@ def test_embedding_loss_trains_a_projection_after_the_pooler(tiny_bert_dir, tmp_
     backbone = load_backbone(tiny_bert_dir)
     initial = make_model(backbone, make_pooler("mean", backbone), project=True)[2].linear.weight
     assert initial.shape == model[2].linear.weight.shape
-    assert not torch.allclose(model[2].linear.weight, initial, atol=1e-4)
+    assert not within(model[2].linear.weight, initial, bound(initial.abs(), 1))  # moved by more than a rounding
 
 
 def test_train_on_gguf_backbone_saves_a_folder_that_loads_back(tiny_llama_gguf, tmp_path):
