@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import build_model
-from graph_helpers import to_sparse
+from graph_helpers import pair_values, to_sparse
 from sentence_transformers import SentenceTransformer
+from tolerance import assert_within, bound, clear_of, fan_in, magnitude, pooling_bound, similarity_bound
 
 from st_glot import GLOTPooling
-from st_glot.nn.graph import GRAPHS, build_sparse_token_graph, build_token_graph
+from st_glot.nn.graph import GRAPHS, build_sparse_token_graph, build_token_graph, cosine_similarity_matrix
 from st_glot.nn.inputs import PackedTokens
 from st_glot.nn.random_graph import pair_keys, random_pairs, sequence_pairs
 from st_glot.nn.row_packing import build_row_packed_token_graph, row_layout
@@ -31,6 +32,15 @@ def _inputs(left: bool = False, L: int = 9, d: int = 8):
     n = torch.tensor(lengths).unsqueeze(1)
     valid = positions >= L - n if left else positions < n  # (B, L)
     return x, valid, lengths
+
+
+def _clear_of_tau(x, valid, graph_norm: str = "none") -> torch.Tensor:
+    """The bound ``(B, L, L)`` for two computations of the cosines of ``x``'s tokens, after checking that
+    no valid pair lies within it of ``TAU``: then every computation draws the same threshold edges."""
+    limit = similarity_bound(x, valid, graph_norm)
+    pair = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L)
+    assert bool(clear_of(cosine_similarity_matrix(x, valid, graph_norm), TAU, limit)[pair].all())
+    return limit
 
 
 def _naive_adjacency(x, valid, mode: str, tau: float = TAU, seed: int = SEED) -> torch.Tensor:
@@ -66,11 +76,12 @@ def _naive_adjacency(x, valid, mode: str, tau: float = TAU, seed: int = SEED) ->
 @pytest.mark.parametrize("mode", GRAPHS)
 def test_each_mode_matches_a_per_sequence_loop(mode, left):
     x, valid, _ = _inputs(left)
+    limit = _clear_of_tau(x, valid)
     graph = build_token_graph(x, valid, TAU, "cosine", graph=mode, graph_seed=SEED)
     expected = _naive_adjacency(x, valid, mode)
     assert torch.equal(graph.adjacency, expected)  # padding never a node, sequences never joined
     similarity = torch.nn.functional.cosine_similarity(x.unsqueeze(2), x.unsqueeze(1), dim=-1)
-    torch.testing.assert_close(graph.weight, similarity * expected, atol=1e-6, rtol=0)
+    assert_within(graph.weight, similarity * expected, limit, "edge weights")
 
 
 def test_random_graph_has_the_threshold_graphs_edges_per_sequence():
@@ -112,6 +123,7 @@ def test_sequence_pairs_enumerate_every_pair_once():
 @pytest.mark.parametrize("edge_weight", ["binary", "cosine"])
 def test_row_packed_graph_equals_padded_graph(mode, edge_weight):
     x, valid, lengths = _inputs()
+    limit = _clear_of_tau(x, valid, "center")
     packing = PackedTokens.from_mask(valid)
     dense = build_token_graph(x, valid, TAU, edge_weight, "center", graph=mode, graph_seed=SEED)
     packed = build_row_packed_token_graph(
@@ -122,7 +134,7 @@ def test_row_packed_graph_equals_padded_graph(mode, edge_weight):
     for b, n in enumerate(lengths):
         block = slice(starts[b], starts[b] + n)
         assert torch.equal(packed.adjacency[rows[b], block, block], dense.adjacency[b, :n, :n])
-        torch.testing.assert_close(packed.weight[rows[b], block, block], dense.weight[b, :n, :n], atol=1e-6, rtol=0)
+        assert_within(packed.weight[rows[b], block, block], dense.weight[b, :n, :n], limit[b, :n, :n], "edge weights")
     assert int(packed.adjacency.sum()) == int(dense.adjacency.sum())  # nothing between sequences sharing a row
 
 
@@ -135,16 +147,15 @@ def _edges(sparse) -> dict[tuple[int, int], float]:
 @pytest.mark.parametrize("block_elements", [1, 7, 1 << 20])
 def test_sparse_graph_equals_dense_graph(mode, edge_weight, block_elements):
     x, valid, _ = _inputs(left=True)
+    limit = pair_values(valid, _clear_of_tau(x, valid, "center"))
     dense = to_sparse(build_token_graph(x, valid, TAU, edge_weight, "center", graph=mode, graph_seed=SEED))
     got = build_sparse_token_graph(
         x, valid, TAU, edge_weight, "center", block_elements=block_elements, graph=mode, graph_seed=SEED
     )
     assert got.edge_index.size(1) == len(_edges(got))  # no edge twice
     assert _edges(got).keys() == _edges(dense).keys()
-    # cosines from unit vectors (sparse) and from scaled products (dense): a few float32 roundings of values <= 1
-    tolerance = 8 * torch.finfo(torch.float32).eps
-    for key, value in _edges(dense).items():
-        assert abs(_edges(got)[key] - value) <= tolerance
+    for key, value in _edges(dense).items():  # cosines from unit vectors (sparse) and from scaled products (dense)
+        assert abs(_edges(got)[key] - value) <= limit[key], (key, _edges(got)[key], value)
 
 
 def test_random_needs_a_seed_and_modes_are_checked():
@@ -171,7 +182,10 @@ def test_empty_graph_is_the_layers_without_message_passing():
         alone_x = x.reshape(10, 1, 8)
         alone = build_token_graph(alone_x, torch.ones(10, 1, dtype=torch.bool), TAU)
         single = torch.cat(pool.token_gnn.forward_dense_parts(alone_x, alone), -1).reshape(2, 5, -1)
-        torch.testing.assert_close(together, single)
+        # batches of other shapes: the layers' products (their fan-ins) and, per layer, the attention
+        # softmax and the aggregation over a row of L positions (one of them a neighbour), in other orders
+        terms = fan_in([pool.token_gnn]) + 2 * pool.num_layers * x.size(1)
+        assert_within(together, single, bound(magnitude(x, together), terms), gnn)
 
 
 @pytest.mark.parametrize("mode", ["empty", "complete", "random"])
@@ -186,10 +200,9 @@ def test_pooler_paths_agree_and_a_text_ignores_its_batch(mode):
         sparse = pool(dict(features))["sentence_embedding"]
         pool.backend = "dense"
         alone = torch.cat([pool({"token_embeddings": x[b : b + 1, valid[b]]})["sentence_embedding"] for b in range(4)])
-    # the paths sum the same terms in other orders: a few dozen float32 roundings at the outputs' scale
-    tolerance = 64 * torch.finfo(torch.float32).eps * float(together.abs().max())
-    assert float((together - sparse).abs().max()) <= tolerance
-    assert float((together[:4] - alone).abs().max()) <= tolerance
+    limit = pooling_bound(pool, x, valid, together)  # the paths sum the same terms in other orders
+    assert_within(sparse, together, limit, "edge list")
+    assert_within(alone, together[:4], limit, "one text at a time")
 
 
 def test_random_seed_follows_torch_and_leaves_the_weights_alone():

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tolerance import approx
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "benchmarks" / "tables.py"
@@ -109,6 +110,9 @@ def test_the_std_of_a_table_is_the_sample_std_of_the_per_seed_records():
     accuracies = [r["accuracy"] for r in sorted(records["records"], key=lambda r: r["seed"]) if r["ratio"] == 0.9]
     mean = sum(accuracies) / len(accuracies)
     sample_std = (sum((a - mean) ** 2 for a in accuracies) / (len(accuracies) - 1)) ** 0.5
-    assert sample_std == pytest.approx(statistics.stdev(accuracies))
+    # statistics.stdev is correctly rounded. By hand: the mean (n terms), then the deviations, their squares,
+    # their sum (n terms) and the root, each rounding on a scale at most max|a| (the std of values in [0, max|a|])
+    n = len(accuracies)
+    assert sample_std == approx(statistics.stdev(accuracies), scale=max(accuracies), terms=2 * n + 2)
     expected = f"**{mean:.3f} ± {sample_std:.3f}** (" + ", ".join(f"{a:.3f}" for a in accuracies) + ")"
     assert expected in (ROOT / STRESS_PAGE).read_text(encoding="utf-8")
