@@ -168,15 +168,13 @@ def generalisation_layer_probe_minilm(src: Sources) -> str:
 
 
 MINILM = GEN + "minilm"
-MINILM_ANCHOR = GEN + "minilm-glot-anchor-mean"
 MINILM_PROBE = GEN + "anchor-probe-minilm.json"
 
 
-@section("generalisation-minilm", PAGE, MINILM, MINILM_ANCHOR, MINILM_PROBE)
+@section("generalisation-minilm", PAGE, MINILM, MINILM_PROBE)
 def generalisation_minilm(src: Sources) -> str:
     rows = [
         run_row(src, "**GLOT**", MINILM, "glot", other=False),
-        run_row(src, "GLOT + mean anchor (`--anchor mean`)", MINILM_ANCHOR, "glot", other=False),
         run_row(src, "AdaPool", MINILM, "adapool"),
         run_row(src, "mean + projection", MINILM, "mean"),
         run_row(src, "max + projection", MINILM, "max"),
